@@ -1,0 +1,524 @@
+#include "mir/IR.h"
+
+#include <cassert>
+#include <new>
+
+using namespace qmir;
+
+//===----------------------------------------------------------------------===//
+// Opcodes
+//===----------------------------------------------------------------------===//
+
+llvm::StringRef qmir::opcodeName(Opcode op) {
+  switch (op) {
+#define QMIR_X(name, text)                                                     \
+  case Opcode::name:                                                           \
+    return text;
+    QMIR_OPCODES(QMIR_X)
+#undef QMIR_X
+  }
+  return "<bad opcode>";
+}
+
+bool qmir::isTerminator(Opcode op) {
+  switch (op) {
+  case Opcode::Br:
+  case Opcode::CondBr:
+  case Opcode::Switch:
+  case Opcode::Match:
+  case Opcode::Ret:
+  case Opcode::Unreachable:
+  case Opcode::Panic:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool qmir::isBinaryOp(Opcode op) {
+  return static_cast<unsigned>(op) >= static_cast<unsigned>(Opcode::Add) &&
+         static_cast<unsigned>(op) <= static_cast<unsigned>(Opcode::AShr);
+}
+
+bool qmir::isCast(Opcode op) {
+  return op == Opcode::ZExt || op == Opcode::SExt || op == Opcode::Trunc;
+}
+
+llvm::StringRef qmir::predName(ICmpPred p) {
+  static const char *names[] = {"eq",  "ne",  "slt", "sle", "sgt",
+                                "sge", "ult", "ule", "ugt", "uge"};
+  return names[static_cast<unsigned>(p)];
+}
+
+//===----------------------------------------------------------------------===//
+// Uses and values
+//===----------------------------------------------------------------------===//
+
+void Use::addToList(Value *v) {
+  val_ = v;
+  if (!v)
+    return;
+  next_ = v->firstUse_;
+  if (next_)
+    next_->prev_ = &next_;
+  prev_ = &v->firstUse_;
+  v->firstUse_ = this;
+}
+
+void Use::removeFromList() {
+  if (!val_)
+    return;
+  *prev_ = next_;
+  if (next_)
+    next_->prev_ = prev_;
+  val_ = nullptr;
+  next_ = nullptr;
+  prev_ = nullptr;
+}
+
+void Use::set(Value *v) {
+  if (v == val_)
+    return;
+  removeFromList();
+  addToList(v);
+}
+
+unsigned Use::operandNo() const {
+  return static_cast<unsigned>(this - user_->ops_);
+}
+
+unsigned Value::numUses() const {
+  unsigned n = 0;
+  for (Use *u = firstUse_; u; u = u->nextUse())
+    ++n;
+  return n;
+}
+
+void Value::replaceAllUsesWith(Value *v) {
+  assert(v != this && "replacing a value with itself");
+  while (firstUse_)
+    firstUse_->set(v);
+}
+
+uint64_t ConstInt::zext() const {
+  unsigned bits = type()->bits();
+  if (bits >= 64)
+    return static_cast<uint64_t>(value_);
+  return static_cast<uint64_t>(value_) & ((uint64_t(1) << bits) - 1);
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+unsigned Pattern::numBindings() const {
+  switch (kind) {
+  case Bind:
+    return 1;
+  case Variant: {
+    unsigned n = 0;
+    for (const Pattern *f : fields)
+      n += f->numBindings();
+    return n;
+  }
+  default:
+    return 0;
+  }
+}
+
+bool Pattern::irrefutable(const Type *t) const {
+  switch (kind) {
+  case Wildcard:
+  case Bind:
+    return true;
+  case Int:
+    return false;
+  case Variant: {
+    if (!t->isEnum() || t->variants().size() != 1 || variant != 0)
+      return false;
+    auto ftys = t->variants()[0].fields;
+    if (ftys.size() != fields.size())
+      return false;
+    for (unsigned i = 0; i < fields.size(); ++i)
+      if (!fields[i]->irrefutable(ftys[i]))
+        return false;
+    return true;
+  }
+  }
+  return false;
+}
+
+//===----------------------------------------------------------------------===//
+// Instructions
+//===----------------------------------------------------------------------===//
+
+Function *Instruction::function() const {
+  return parent_ ? parent_->parent() : nullptr;
+}
+
+unsigned Instruction::numMainOperands() const {
+  return numSuccs_ ? succs_[0].firstArg : numOps_;
+}
+
+llvm::SmallVector<Value *, 4> Instruction::successorArgs(unsigned i) const {
+  llvm::SmallVector<Value *, 4> out;
+  const Successor &s = succs_[i];
+  for (unsigned k = 0; k < s.numArgs; ++k)
+    out.push_back(ops_[s.firstArg + k].get());
+  return out;
+}
+
+void Instruction::setSuccessorArgs(unsigned which, llvm::ArrayRef<Value *> args) {
+  // Rebuild the operand array: main operands, then each edge's arguments.
+  llvm::SmallVector<Value *, 8> vals;
+  unsigned main = numMainOperands();
+  for (unsigned k = 0; k < main; ++k)
+    vals.push_back(ops_[k].get());
+  for (unsigned s = 0; s < numSuccs_; ++s) {
+    unsigned first = vals.size();
+    if (s == which) {
+      vals.append(args.begin(), args.end());
+    } else {
+      for (unsigned k = 0; k < succs_[s].numArgs; ++k)
+        vals.push_back(ops_[succs_[s].firstArg + k].get());
+    }
+    succs_[s].firstArg = first;
+    succs_[s].numArgs = vals.size() - first;
+  }
+  dropAllReferences();
+  Function *f = function();
+  assert(f && "setSuccessorArgs on an instruction that is not in a block");
+  Use *mem = f->arena().Allocate<Use>(vals.size());
+  for (unsigned k = 0; k < vals.size(); ++k) {
+    new (&mem[k]) Use();
+    mem[k].user_ = this;
+    mem[k].addToList(vals[k]);
+  }
+  ops_ = mem;
+  numOps_ = vals.size();
+}
+
+bool Instruction::hasSideEffects() const {
+  switch (opcode()) {
+  case Opcode::Store:
+  case Opcode::Call:
+    return true;
+  case Opcode::SDiv:
+  case Opcode::SRem:
+  case Opcode::UDiv:
+  case Opcode::URem: {
+    // A division panics when the divisor is zero, so it may only be removed
+    // when the divisor is a known non-zero constant.
+    auto *c = dyn_cast<ConstInt>(operand(1));
+    return !c || c->value() == 0;
+  }
+  default:
+    return isTerminator();
+  }
+}
+
+bool Instruction::mayReadMemory() const {
+  return opcode() == Opcode::Load || opcode() == Opcode::Call;
+}
+
+bool Instruction::mayWriteMemory() const {
+  return opcode() == Opcode::Store || opcode() == Opcode::Call;
+}
+
+void Instruction::dropAllReferences() {
+  for (unsigned i = 0; i < numOps_; ++i)
+    ops_[i].removeFromList();
+}
+
+void Instruction::eraseFromParent() {
+  assert(!hasUses() && "erasing an instruction that still has uses");
+  dropAllReferences();
+  if (parent_)
+    parent_->insts_.remove(*this);
+  parent_ = nullptr;
+}
+
+void Instruction::removeFromParent() {
+  if (parent_)
+    parent_->insts_.remove(*this);
+  parent_ = nullptr;
+}
+
+void Instruction::insertBefore(Instruction *pos) {
+  assert(!parent_ && "instruction is already in a block");
+  parent_ = pos->parent_;
+  parent_->insts_.insert(pos->getIterator(), *this);
+}
+
+void Instruction::insertAfter(Instruction *pos) {
+  assert(!parent_ && "instruction is already in a block");
+  parent_ = pos->parent_;
+  parent_->insts_.insert(std::next(pos->getIterator()), *this);
+}
+
+void Instruction::moveBefore(Instruction *pos) {
+  removeFromParent();
+  insertBefore(pos);
+}
+
+//===----------------------------------------------------------------------===//
+// Blocks
+//===----------------------------------------------------------------------===//
+
+BlockArg *Block::addArg(const Type *t, llvm::StringRef name) {
+  auto *a = new (parent_->arena_.Allocate<BlockArg>())
+      BlockArg(t, parent_->takeValueId(), this, args_.size());
+  if (!name.empty())
+    a->setName(parent_->save(name));
+  args_.push_back(a);
+  return a;
+}
+
+void Block::eraseArg(unsigned i) {
+  assert(!args_[i]->hasUses() && "erasing a block argument that has uses");
+  args_.erase(args_.begin() + i);
+  for (unsigned k = i; k < args_.size(); ++k)
+    args_[k]->index_ = k;
+}
+
+Instruction *Block::terminator() const {
+  if (insts_.empty())
+    return nullptr;
+  const Instruction &last = insts_.back();
+  return last.isTerminator() ? const_cast<Instruction *>(&last) : nullptr;
+}
+
+llvm::SmallVector<Block *, 2> Block::successors() const {
+  llvm::SmallVector<Block *, 2> out;
+  if (Instruction *t = terminator())
+    for (const Successor &s : t->successors())
+      out.push_back(s.block);
+  return out;
+}
+
+llvm::SmallVector<Block *, 4> Block::predecessors() const {
+  llvm::SmallVector<Block *, 4> out;
+  for (Block &b : parent_->blocks())
+    if (Instruction *t = b.terminator())
+      for (const Successor &s : t->successors())
+        if (s.block == this)
+          out.push_back(&b);
+  return out;
+}
+
+void Block::append(Instruction *inst) {
+  assert(!inst->parent_ && "instruction is already in a block");
+  inst->parent_ = this;
+  insts_.push_back(*inst);
+}
+
+void Block::insertBefore(Instruction *inst, Instruction *pos) {
+  assert(!inst->parent_ && "instruction is already in a block");
+  inst->parent_ = this;
+  insts_.insert(pos->getIterator(), *inst);
+}
+
+void Block::eraseFromParent() {
+  for (Instruction &i : insts_)
+    i.dropAllReferences();
+  while (!insts_.empty()) {
+    Instruction &i = insts_.front();
+    insts_.remove(i);
+    i.parent_ = nullptr;
+  }
+  parent_->blocks_.remove(*this);
+}
+
+//===----------------------------------------------------------------------===//
+// Functions
+//===----------------------------------------------------------------------===//
+
+Function::Function(Module *m, llvm::StringRef name, const Type *fnTy)
+    : parent_(m), type_(fnTy) {
+  name_ = save(name);
+  for (unsigned i = 0; i < fnTy->params().size(); ++i)
+    args_.push_back(new (arena_.Allocate<Argument>())
+                        Argument(fnTy->params()[i], takeValueId(), this, i));
+}
+
+Function::~Function() {
+  for (Block *b : allBlocks_)
+    b->~Block();
+}
+
+llvm::StringRef Function::save(llvm::StringRef s) {
+  if (s.empty())
+    return {};
+  char *mem = arena_.Allocate<char>(s.size());
+  std::copy(s.begin(), s.end(), mem);
+  return {mem, s.size()};
+}
+
+Block *Function::createBlock(llvm::StringRef name, Block *before) {
+  auto *b = new (arena_.Allocate<Block>()) Block(this, nextBlockId_++);
+  allBlocks_.push_back(b);
+  if (!name.empty())
+    b->name_ = save(name);
+  if (before)
+    blocks_.insert(before->getIterator(), *b);
+  else
+    blocks_.push_back(*b);
+  return b;
+}
+
+Instruction *Function::createInst(Opcode op, const Type *resultTy,
+                                  llvm::ArrayRef<Value *> operands,
+                                  unsigned numSuccessors) {
+  auto *inst = new (arena_.Allocate<Instruction>())
+      Instruction(op, resultTy, takeValueId());
+  if (!operands.empty()) {
+    Use *mem = arena_.Allocate<Use>(operands.size());
+    for (unsigned k = 0; k < operands.size(); ++k) {
+      new (&mem[k]) Use();
+      mem[k].user_ = inst;
+      mem[k].addToList(operands[k]);
+    }
+    inst->ops_ = mem;
+    inst->numOps_ = operands.size();
+  }
+  if (numSuccessors) {
+    Successor *s = arena_.Allocate<Successor>(numSuccessors);
+    for (unsigned k = 0; k < numSuccessors; ++k) {
+      new (&s[k]) Successor();
+      s[k].firstArg = operands.size();
+    }
+    inst->succs_ = s;
+    inst->numSuccs_ = numSuccessors;
+  }
+  return inst;
+}
+
+size_t Function::instructionCount() const {
+  size_t n = 0;
+  for (const Block &b : blocks_)
+    n += b.insts().size();
+  return n;
+}
+
+//===----------------------------------------------------------------------===//
+// Modules
+//===----------------------------------------------------------------------===//
+
+Module::Module() {
+  bindings_.push_back(Binding{});
+  locs_.push_back(SourceLoc{});
+}
+
+Module::~Module() {
+  while (!functions_.empty()) {
+    Function &f = functions_.front();
+    functions_.remove(f);
+    delete &f;
+  }
+}
+
+llvm::StringRef Module::save(llvm::StringRef s) { return types_.save(s); }
+
+Function *Module::function(llvm::StringRef name) const {
+  auto it = functionsByName_.find(name);
+  return it == functionsByName_.end() ? nullptr : it->second;
+}
+
+Function *Module::createFunction(llvm::StringRef name, const Type *fnTy) {
+  assert(fnTy && fnTy->isFunction());
+  if (functionsByName_.count(name))
+    return nullptr;
+  auto *f = new Function(this, name, fnTy);
+  functions_.push_back(*f);
+  functionsByName_[name] = f;
+  return f;
+}
+
+void Module::eraseFunction(Function *f) {
+  functionsByName_.erase(f->name());
+  functions_.remove(*f);
+  delete f;
+}
+
+ConstInt *Module::constInt(const Type *intTy, int64_t v) {
+  assert(intTy->isInt());
+  unsigned bits = intTy->bits();
+  if (bits == 1)
+    v &= 1;
+  else if (bits < 64)
+    v = static_cast<int64_t>(static_cast<uint64_t>(v) << (64 - bits)) >> (64 - bits);
+  auto &slot = ints_[{intTy, v}];
+  if (!slot)
+    slot = new (arena_.Allocate<ConstInt>()) ConstInt(intTy, nextConstId_++, v);
+  return slot;
+}
+
+ConstString *Module::constString(llvm::StringRef s) {
+  auto &slot = strings_[s];
+  if (!slot)
+    slot = new (arena_.Allocate<ConstString>())
+        ConstString(types_.ptr(), nextConstId_++, save(s));
+  return slot;
+}
+
+UndefValue *Module::undef(const Type *t) {
+  auto &slot = undefs_[t];
+  if (!slot)
+    slot = new (arena_.Allocate<UndefValue>()) UndefValue(t, nextConstId_++);
+  return slot;
+}
+
+BindingId Module::addBinding(llvm::StringRef name, uint32_t scope, uint32_t gensym) {
+  bindings_.push_back(Binding{save(name), scope, gensym});
+  return bindings_.size() - 1;
+}
+
+uint32_t Module::addSourceFile(llvm::StringRef path) {
+  for (unsigned i = 0; i < files_.size(); ++i)
+    if (files_[i] == path)
+      return i;
+  files_.push_back(path.str());
+  return files_.size() - 1;
+}
+
+LocId Module::addLoc(SourceLoc loc) {
+  auto key = std::make_tuple(loc.file, loc.line, loc.col);
+  auto it = locIds_.find(key);
+  if (it != locIds_.end())
+    return it->second;
+  locs_.push_back(loc);
+  LocId id = locs_.size() - 1;
+  locIds_[key] = id;
+  return id;
+}
+
+const Pattern *Module::makeWildcard() {
+  return new (arena_.Allocate<Pattern>()) Pattern();
+}
+
+const Pattern *Module::makeBind(llvm::StringRef name) {
+  auto *p = new (arena_.Allocate<Pattern>()) Pattern();
+  p->kind = Pattern::Bind;
+  p->bindName = save(name);
+  return p;
+}
+
+const Pattern *Module::makeIntPattern(int64_t v) {
+  auto *p = new (arena_.Allocate<Pattern>()) Pattern();
+  p->kind = Pattern::Int;
+  p->intValue = v;
+  return p;
+}
+
+const Pattern *Module::makeVariantPattern(uint32_t variant,
+                                          llvm::ArrayRef<const Pattern *> fields) {
+  auto *p = new (arena_.Allocate<Pattern>()) Pattern();
+  p->kind = Pattern::Variant;
+  p->variant = variant;
+  if (!fields.empty()) {
+    auto *mem = arena_.Allocate<const Pattern *>(fields.size());
+    std::copy(fields.begin(), fields.end(), mem);
+    p->fields = {mem, fields.size()};
+  }
+  return p;
+}

@@ -1,0 +1,619 @@
+// The MIR object model: modules, functions, blocks, instructions and values.
+//
+// Design (see docs/mir.md for the full rationale):
+// - SSA with *block arguments*, not phis. A terminator passes values to its
+//   successor's parameters (`br loop(%i.next)`). We chose block arguments because
+//   they make the arity check against predecessors local to each edge, they let a
+//   `match` arm receive its payload bindings as parameters, and a pass that splits
+//   or redirects an edge edits one operand list instead of every phi in the target.
+// - Every IR object lives in its function's (or module's) BumpPtrAllocator and
+//   carries a dense id, so analyses index plain vectors by id. Erased objects are
+//   unlinked and never reused; their memory returns when the function dies.
+// - Instructions sit in an intrusive list inside their block; blocks in an
+//   intrusive list inside their function.
+// - Every operand is a `Use` linked into the used value's use list, so
+//   replaceAllUsesWith walks exactly the uses. Operands of an instruction are
+//   allocated together with it.
+#pragma once
+
+#include "mir/Type.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/ilist_node.h"
+#include "llvm/ADT/iterator_range.h"
+#include "llvm/ADT/simple_ilist.h"
+#include "llvm/Support/Allocator.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace qmir {
+
+class Block;
+class Function;
+class Instruction;
+class Module;
+class Value;
+
+//===----------------------------------------------------------------------===//
+// Source locations and bindings
+//===----------------------------------------------------------------------===//
+
+/// A place in a source file. `file` indexes Module::sourceFiles(); line and
+/// column count from 1. Instructions store a LocId (an index into the module's
+/// location table; 0 means "no location") to stay small.
+struct SourceLoc {
+  uint32_t file = 0;
+  uint32_t line = 0;
+  uint32_t col = 0;
+  bool operator==(const SourceLoc &o) const {
+    return file == o.file && line == o.line && col == o.col;
+  }
+};
+using LocId = uint32_t;
+
+/// A source variable: what a frontend's symbol table knew about it. Identity is
+/// the BindingId (its index in Module::bindings(), starting at 1), never the
+/// spelling: a macro's gensym `tmp` and a user's `tmp` are two bindings.
+struct Binding {
+  llvm::StringRef name;
+  uint32_t scope = 0;  ///< lexical scope id chosen by the frontend
+  uint32_t gensym = 0; ///< 0: written by the user; n > 0: macro expansion n
+  bool isGensym() const { return gensym != 0; }
+};
+using BindingId = uint32_t;
+
+//===----------------------------------------------------------------------===//
+// Values and uses
+//===----------------------------------------------------------------------===//
+
+enum class ValueKind : uint8_t {
+  Argument,    ///< a function parameter
+  BlockArg,    ///< a block parameter
+  ConstInt,    ///< an integer constant of type i1/i8/i32/i64
+  ConstString, ///< a string literal (type ptr, read-only)
+  Undef,       ///< an unspecified value of any non-void type
+  Instruction, ///< an instruction's result (void instructions are values too)
+};
+
+/// One operand slot: links a user instruction to the value it reads.
+class Use {
+public:
+  Value *get() const { return val_; }
+  Instruction *user() const { return user_; }
+  /// Points the operand at `v`, moving it between use lists.
+  void set(Value *v);
+  Use *nextUse() const { return next_; }
+  unsigned operandNo() const;
+
+private:
+  friend class Value;
+  friend class Instruction;
+  friend class Function;
+  void addToList(Value *v);
+  void removeFromList();
+
+  Value *val_ = nullptr;
+  Use *next_ = nullptr;
+  Use **prev_ = nullptr; // address of the pointer that points at this use
+  Instruction *user_ = nullptr;
+};
+
+class Value {
+public:
+  friend class Builder;
+  Value(const Value &) = delete;
+  Value &operator=(const Value &) = delete;
+
+  ValueKind valueKind() const { return vkind_; }
+  const Type *type() const { return type_; }
+  /// Dense id: unique within the function for arguments, block arguments and
+  /// instructions; within the module for constants.
+  uint32_t id() const { return id_; }
+
+  bool isConstant() const {
+    return vkind_ == ValueKind::ConstInt || vkind_ == ValueKind::ConstString ||
+           vkind_ == ValueKind::Undef;
+  }
+
+  bool hasUses() const { return firstUse_ != nullptr; }
+  bool hasOneUse() const { return firstUse_ && !firstUse_->nextUse(); }
+  unsigned numUses() const;
+
+  class use_iterator {
+  public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Use;
+    using difference_type = std::ptrdiff_t;
+    using pointer = Use *;
+    using reference = Use &;
+    explicit use_iterator(Use *u = nullptr) : u_(u) {}
+    Use &operator*() const { return *u_; }
+    Use *operator->() const { return u_; }
+    use_iterator &operator++() { u_ = u_->nextUse(); return *this; }
+    use_iterator operator++(int) { auto t = *this; ++*this; return t; }
+    bool operator==(const use_iterator &o) const { return u_ == o.u_; }
+    bool operator!=(const use_iterator &o) const { return u_ != o.u_; }
+  private:
+    Use *u_;
+  };
+  /// Uses of this value. Do not modify the list while iterating; to rewrite
+  /// uses, collect them first or use replaceAllUsesWith.
+  llvm::iterator_range<use_iterator> uses() const {
+    return {use_iterator(firstUse_), use_iterator(nullptr)};
+  }
+
+  /// Makes every use of this value use `v` instead. O(number of uses).
+  void replaceAllUsesWith(Value *v);
+
+  /// The value's name as written in the text, without '%' (may be empty).
+  /// Names are cosmetic; identity is the object.
+  llvm::StringRef name() const { return name_; }
+  void setName(llvm::StringRef n) { name_ = n; }
+
+  /// Source binding this value carries as debug information (0: none). Set on
+  /// allocas that hold a source variable, on arguments, and on block arguments
+  /// that mem2reg created for a variable.
+  BindingId binding() const { return binding_; }
+  void setBinding(BindingId b) { binding_ = b; }
+
+protected:
+  Value(ValueKind k, const Type *t, uint32_t id) : vkind_(k), id_(id), type_(t) {}
+  ~Value() = default;
+
+private:
+  friend class Use;
+  ValueKind vkind_;
+  uint8_t opcode_ = 0; // used by Instruction; lives here to pack tightly
+  uint16_t small_ = 0; // used by Instruction (predicate / small immediates)
+  uint32_t id_;
+  BindingId binding_ = 0;
+  const Type *type_;
+  Use *firstUse_ = nullptr;
+  llvm::StringRef name_;
+  friend class Instruction;
+};
+
+class Argument final : public Value {
+public:
+  Function *parent() const { return parent_; }
+  unsigned index() const { return index_; }
+
+private:
+  friend class Function;
+  Argument(const Type *t, uint32_t id, Function *f, unsigned idx)
+      : Value(ValueKind::Argument, t, id), parent_(f), index_(idx) {}
+  Function *parent_;
+  unsigned index_;
+};
+
+class BlockArg final : public Value {
+public:
+  Block *parent() const { return parent_; }
+  unsigned index() const { return index_; }
+
+private:
+  friend class Block;
+  BlockArg(const Type *t, uint32_t id, Block *b, unsigned idx)
+      : Value(ValueKind::BlockArg, t, id), parent_(b), index_(idx) {}
+  Block *parent_;
+  unsigned index_;
+};
+
+/// Integer constant. i1 constants hold 0 or 1; wider ones are stored
+/// sign-extended from their width to 64 bits. `zext()` gives the bit pattern
+/// zero-extended from the width.
+class ConstInt final : public Value {
+public:
+  int64_t sext() const { return value_; }
+  /// The value as a boolean / the canonical int64 used by the interpreter.
+  int64_t value() const { return value_; }
+  uint64_t zext() const;
+
+private:
+  friend class Module;
+  ConstInt(const Type *t, uint32_t id, int64_t v)
+      : Value(ValueKind::ConstInt, t, id), value_(v) {}
+  int64_t value_;
+};
+
+class ConstString final : public Value {
+public:
+  llvm::StringRef text() const { return text_; }
+
+private:
+  friend class Module;
+  ConstString(const Type *t, uint32_t id, llvm::StringRef s)
+      : Value(ValueKind::ConstString, t, id), text_(s) {}
+  llvm::StringRef text_;
+};
+
+class UndefValue final : public Value {
+private:
+  friend class Module;
+  UndefValue(const Type *t, uint32_t id) : Value(ValueKind::Undef, t, id) {}
+};
+
+//===----------------------------------------------------------------------===//
+// Instructions
+//===----------------------------------------------------------------------===//
+
+#define QMIR_OPCODES(X)                                                        \
+  /* integer arithmetic (wrapping) and bitwise */                              \
+  X(Add, "add") X(Sub, "sub") X(Mul, "mul")                                    \
+  X(SDiv, "sdiv") X(SRem, "srem") X(UDiv, "udiv") X(URem, "urem")              \
+  X(And, "and") X(Or, "or") X(Xor, "xor")                                      \
+  X(Shl, "shl") X(LShr, "lshr") X(AShr, "ashr")                                \
+  X(ICmp, "icmp") X(Select, "select")                                          \
+  X(ZExt, "zext") X(SExt, "sext") X(Trunc, "trunc")                            \
+  /* memory */                                                                 \
+  X(Alloca, "alloca") X(Load, "load") X(Store, "store")                        \
+  /* structs */                                                                \
+  X(StructMake, "struct.make") X(StructExtract, "struct.extract")              \
+  X(StructInsert, "struct.insert") X(FieldAddr, "struct.addr")                 \
+  /* enums (tagged unions) */                                                  \
+  X(EnumMake, "enum.make") X(EnumTag, "enum.tag")                              \
+  X(EnumPayload, "enum.payload")                                               \
+  /* calls and debug info */                                                   \
+  X(Call, "call") X(DbgValue, "dbg")                                           \
+  /* terminators */                                                            \
+  X(Br, "br") X(CondBr, "condbr") X(Switch, "switch") X(Match, "match")        \
+  X(Ret, "ret") X(Unreachable, "unreachable") X(Panic, "panic")
+
+enum class Opcode : uint8_t {
+#define QMIR_X(name, text) name,
+  QMIR_OPCODES(QMIR_X)
+#undef QMIR_X
+};
+
+llvm::StringRef opcodeName(Opcode op);
+bool isTerminator(Opcode op);
+bool isBinaryOp(Opcode op); // Add .. AShr
+bool isCast(Opcode op);     // ZExt, SExt, Trunc
+
+enum class ICmpPred : uint8_t { EQ, NE, SLT, SLE, SGT, SGE, ULT, ULE, UGT, UGE };
+llvm::StringRef predName(ICmpPred p);
+
+/// A pattern of the high-level `match`. Patterns are immutable and live in the
+/// module's arena. `Bind` positions receive the matched value; the bound values
+/// are passed, in pre-order, as the arguments of the arm's target block.
+struct Pattern {
+  enum Kind : uint8_t { Wildcard, Bind, Int, Variant } kind = Wildcard;
+  uint32_t variant = 0;                   ///< Variant: index in the enum
+  int64_t intValue = 0;                   ///< Int: the literal (i1: 0 or 1)
+  llvm::ArrayRef<const Pattern *> fields; ///< Variant: one per payload field
+  llvm::StringRef bindName;               ///< Bind: cosmetic name
+  /// Number of Bind nodes in this pattern (the arm target's arity).
+  unsigned numBindings() const;
+  /// True if the pattern matches every value of type `t`.
+  bool irrefutable(const Type *t) const;
+};
+
+/// One outgoing edge of a terminator: the target, the operand range holding the
+/// values passed to the target's parameters, and (for `switch`) the case value or
+/// (for `match`) the arm's pattern. The default edge of a switch or match has
+/// `isDefault` set.
+struct Successor {
+  Block *block = nullptr;
+  uint32_t firstArg = 0; // index into the instruction's operands
+  uint32_t numArgs = 0;
+  int64_t caseValue = 0;
+  const Pattern *pattern = nullptr;
+  bool isDefault = false;
+};
+
+class Instruction final : public Value, public llvm::ilist_node<Instruction> {
+public:
+  Opcode opcode() const { return static_cast<Opcode>(opcode_); }
+  llvm::StringRef opcodeName() const { return qmir::opcodeName(opcode()); }
+  bool isTerminator() const { return qmir::isTerminator(opcode()); }
+  Block *parent() const { return parent_; }
+  Function *function() const;
+
+  // Operands.
+  unsigned numOperands() const { return numOps_; }
+  Value *operand(unsigned i) const { return ops_[i].get(); }
+  void setOperand(unsigned i, Value *v) { ops_[i].set(v); }
+  Use &operandUse(unsigned i) { return ops_[i]; }
+  llvm::ArrayRef<Use> operandUses() const { return {ops_, numOps_}; }
+  /// Number of leading operands that are not successor arguments.
+  unsigned numMainOperands() const;
+
+  // Per-opcode attributes.
+  ICmpPred predicate() const { return static_cast<ICmpPred>(small_); }
+  /// struct.extract / struct.insert / struct.addr: field index.
+  /// enum.make: variant index. enum.payload: field index (see variantIndex()).
+  unsigned fieldIndex() const { return small_; }
+  unsigned variantIndex() const { return aux_; }
+  /// alloca: the allocated type. struct.*, enum.*: the aggregate type.
+  const Type *auxType() const { return auxType_; }
+  /// call: the callee.
+  Function *callee() const { return callee_; }
+  /// panic: the message.
+  llvm::StringRef message() const { return {message_, messageLen_}; }
+  /// dbg / alloca: the binding (alloca also exposes it as Value::binding()).
+  BindingId dbgBinding() const { return binding(); }
+
+  void setPredicate(ICmpPred p) { small_ = static_cast<uint16_t>(p); }
+  void setFieldIndex(unsigned i) { small_ = static_cast<uint16_t>(i); }
+  void setVariantIndex(unsigned v) { aux_ = v; }
+  void setAuxType(const Type *t) { auxType_ = t; }
+  void setCallee(Function *f) { callee_ = f; }
+  /// panic: `msg` must outlive the instruction (use Function::save).
+  void setMessage(llvm::StringRef msg) {
+    message_ = msg.data();
+    messageLen_ = static_cast<uint32_t>(msg.size());
+  }
+
+  // Terminator edges.
+  llvm::MutableArrayRef<Successor> successors() {
+    return {numSuccs_ ? succs_ : nullptr, numSuccs_};
+  }
+  llvm::ArrayRef<Successor> successors() const {
+    return {numSuccs_ ? succs_ : nullptr, numSuccs_};
+  }
+  unsigned numSuccessors() const { return numSuccs_; }
+  Block *successor(unsigned i) const { return succs_[i].block; }
+  void setSuccessorBlock(unsigned i, Block *b) { succs_[i].block = b; }
+  llvm::SmallVector<Value *, 4> successorArgs(unsigned i) const;
+  /// Replaces the arguments passed along edge i (reallocates operands).
+  void setSuccessorArgs(unsigned i, llvm::ArrayRef<Value *> args);
+
+  LocId loc() const { return loc_; }
+  void setLoc(LocId l) { loc_ = l; }
+
+  /// True if removing the instruction (when its result is unused) could change
+  /// what the program does: stores, calls, terminators, panics, and arithmetic
+  /// that may panic (sdiv/srem/udiv/urem by a non-constant or zero divisor).
+  bool hasSideEffects() const;
+  bool mayReadMemory() const;
+  bool mayWriteMemory() const;
+
+  /// Unlinks from the block and drops all operand uses. The result must have
+  /// no uses left.
+  void eraseFromParent();
+  /// Unlinks from the block, keeping operands (to re-insert elsewhere).
+  void removeFromParent();
+  void insertBefore(Instruction *pos);
+  void insertAfter(Instruction *pos);
+  void moveBefore(Instruction *pos);
+  /// Drops every operand use (sets them to null).
+  void dropAllReferences();
+
+private:
+  friend class Block;
+  friend class Builder;
+  friend class Function;
+  friend class Use;
+  Instruction(Opcode op, const Type *t, uint32_t id)
+      : Value(ValueKind::Instruction, t, id) {
+    opcode_ = static_cast<uint8_t>(op);
+  }
+
+  Block *parent_ = nullptr;
+  Use *ops_ = nullptr;
+  uint32_t numOps_ = 0;
+  LocId loc_ = 0;
+  uint32_t aux_ = 0;     // variant index (enum.make, enum.payload)
+  uint32_t numSuccs_ = 0;
+  // Which member is live depends on the opcode: terminators with edges use
+  // succs_, panic uses message_, call uses callee_, the rest auxType_.
+  union {
+    const Type *auxType_;
+    Function *callee_ = nullptr;
+    Successor *succs_;
+    const char *message_;
+  };
+  uint32_t messageLen_ = 0;
+};
+
+//===----------------------------------------------------------------------===//
+// Blocks and functions
+//===----------------------------------------------------------------------===//
+
+class Block final : public llvm::ilist_node<Block> {
+public:
+  Function *parent() const { return parent_; }
+  uint32_t id() const { return id_; }
+  llvm::StringRef name() const { return name_; }
+  void setName(llvm::StringRef n) { name_ = n; }
+
+  llvm::ArrayRef<BlockArg *> args() const { return args_; }
+  unsigned numArgs() const { return args_.size(); }
+  BlockArg *arg(unsigned i) const { return args_[i]; }
+  BlockArg *addArg(const Type *t, llvm::StringRef name = {});
+  /// Removes parameter i (it must have no uses) and renumbers the rest.
+  /// The caller updates the predecessors' edges.
+  void eraseArg(unsigned i);
+
+  using InstList = llvm::simple_ilist<Instruction>;
+  InstList &insts() { return insts_; }
+  const InstList &insts() const { return insts_; }
+  bool empty() const { return insts_.empty(); }
+  Instruction &front() { return insts_.front(); }
+  Instruction &back() { return insts_.back(); }
+  /// The last instruction if it is a terminator, else nullptr.
+  Instruction *terminator() const;
+
+  llvm::SmallVector<Block *, 2> successors() const;
+  /// Predecessors in function order, one entry per edge (a block that branches
+  /// here twice appears twice). O(edges of the function); cache via an analysis
+  /// when you need them for every block.
+  llvm::SmallVector<Block *, 4> predecessors() const;
+
+  void append(Instruction *inst);
+  void insertBefore(Instruction *inst, Instruction *pos);
+  /// Unlinks the block from its function; its instructions drop their operands.
+  void eraseFromParent();
+
+private:
+  friend class Function;
+  friend class Instruction;
+  Block(Function *f, uint32_t id) : parent_(f), id_(id) {}
+  Function *parent_;
+  uint32_t id_;
+  llvm::StringRef name_;
+  llvm::SmallVector<BlockArg *, 2> args_;
+  InstList insts_;
+};
+
+class Function final : public llvm::ilist_node<Function> {
+public:
+  Module *parent() const { return parent_; }
+  llvm::StringRef name() const { return name_; }
+  const Type *type() const { return type_; } // a function type
+  const Type *returnType() const { return type_->result(); }
+  llvm::ArrayRef<Argument *> args() const { return args_; }
+  Argument *arg(unsigned i) const { return args_[i]; }
+
+  /// A declaration has no body: an external or runtime function.
+  bool isDeclaration() const { return blocks_.empty(); }
+  /// Declared `noreturn`: calls to it end their path (e.g. runtime panics).
+  bool isNoReturn() const { return noReturn_; }
+  void setNoReturn(bool b) { noReturn_ = b; }
+
+  using BlockList = llvm::simple_ilist<Block>;
+  BlockList &blocks() { return blocks_; }
+  const BlockList &blocks() const { return blocks_; }
+  Block *entry() { return blocks_.empty() ? nullptr : &blocks_.front(); }
+  const Block *entry() const { return blocks_.empty() ? nullptr : &blocks_.front(); }
+
+  /// Creates a block; appended at the end unless `before` is given.
+  Block *createBlock(llvm::StringRef name = {}, Block *before = nullptr);
+
+  /// Creates an unlinked instruction (used by Builder and by passes).
+  Instruction *createInst(Opcode op, const Type *resultTy,
+                          llvm::ArrayRef<Value *> operands,
+                          unsigned numSuccessors = 0);
+
+  /// Upper bounds of the dense ids, for sizing per-id tables.
+  uint32_t numValueIds() const { return nextValueId_; }
+  uint32_t numBlockIds() const { return nextBlockId_; }
+  /// Number of instructions currently in the body.
+  size_t instructionCount() const;
+
+  llvm::BumpPtrAllocator &arena() { return arena_; }
+  llvm::StringRef save(llvm::StringRef s);
+
+private:
+  friend class Module;
+  friend class Block;
+  friend class Instruction;
+  Function(Module *m, llvm::StringRef name, const Type *fnTy);
+  ~Function();
+  uint32_t takeValueId() { return nextValueId_++; }
+
+  Module *parent_;
+  llvm::StringRef name_;
+  const Type *type_;
+  bool noReturn_ = false;
+  llvm::SmallVector<Argument *, 4> args_;
+  BlockList blocks_;
+  uint32_t nextValueId_ = 0;
+  uint32_t nextBlockId_ = 0;
+  llvm::BumpPtrAllocator arena_;
+  std::vector<Block *> allBlocks_; // to run Block destructors, erased or not
+};
+
+/// A translation unit: types, constants, bindings, locations and functions.
+class Module {
+public:
+  Module();
+  ~Module();
+  Module(const Module &) = delete;
+  Module &operator=(const Module &) = delete;
+
+  TypeContext &types() { return types_; }
+  const TypeContext &types() const { return types_; }
+
+  // Functions, in definition order.
+  using FunctionList = llvm::simple_ilist<Function>;
+  FunctionList &functions() { return functions_; }
+  const FunctionList &functions() const { return functions_; }
+  Function *function(llvm::StringRef name) const;
+  /// Creates a function (a declaration until it gets blocks). Returns nullptr if
+  /// the name is taken.
+  Function *createFunction(llvm::StringRef name, const Type *fnTy);
+  /// Removes a function that nothing calls any more.
+  void eraseFunction(Function *f);
+
+  // Constants, uniqued per module.
+  ConstInt *constInt(const Type *intTy, int64_t v); // truncates to the width
+  ConstInt *constBool(bool b) { return constInt(types_.i1(), b); }
+  ConstInt *constI64(int64_t v) { return constInt(types_.i64(), v); }
+  ConstString *constString(llvm::StringRef s);
+  UndefValue *undef(const Type *t);
+
+  // Bindings: id 0 is "none"; real ones start at 1.
+  BindingId addBinding(llvm::StringRef name, uint32_t scope, uint32_t gensym);
+  const Binding &binding(BindingId id) const { return bindings_[id]; }
+  size_t numBindings() const { return bindings_.size() - 1; }
+
+  // Source files and locations.
+  uint32_t addSourceFile(llvm::StringRef path);
+  llvm::ArrayRef<std::string> sourceFiles() const { return files_; }
+  LocId addLoc(SourceLoc loc); // uniqued; never returns 0
+  const SourceLoc &loc(LocId id) const { return locs_[id]; }
+  size_t numLocs() const { return locs_.size() - 1; }
+
+  /// Arena for patterns and other module-lifetime data.
+  llvm::BumpPtrAllocator &arena() { return arena_; }
+  llvm::StringRef save(llvm::StringRef s);
+  const Pattern *makeWildcard();
+  const Pattern *makeBind(llvm::StringRef name);
+  const Pattern *makeIntPattern(int64_t v);
+  const Pattern *makeVariantPattern(uint32_t variant,
+                                    llvm::ArrayRef<const Pattern *> fields);
+
+private:
+  TypeContext types_;
+  llvm::BumpPtrAllocator arena_;
+  FunctionList functions_;
+  llvm::StringMap<Function *> functionsByName_;
+  llvm::DenseMap<std::pair<const Type *, int64_t>, ConstInt *> ints_;
+  llvm::StringMap<ConstString *> strings_;
+  llvm::DenseMap<const Type *, UndefValue *> undefs_;
+  uint32_t nextConstId_ = 0;
+  std::vector<Binding> bindings_;
+  std::vector<std::string> files_;
+  std::vector<SourceLoc> locs_;
+  llvm::DenseMap<std::tuple<uint32_t, uint32_t, uint32_t>, LocId> locIds_;
+};
+
+// Casting helpers in the LLVM style.
+template <typename T> bool isa(const Value *v);
+template <> inline bool isa<Instruction>(const Value *v) {
+  return v->valueKind() == ValueKind::Instruction;
+}
+template <> inline bool isa<Argument>(const Value *v) {
+  return v->valueKind() == ValueKind::Argument;
+}
+template <> inline bool isa<BlockArg>(const Value *v) {
+  return v->valueKind() == ValueKind::BlockArg;
+}
+template <> inline bool isa<ConstInt>(const Value *v) {
+  return v->valueKind() == ValueKind::ConstInt;
+}
+template <> inline bool isa<ConstString>(const Value *v) {
+  return v->valueKind() == ValueKind::ConstString;
+}
+template <> inline bool isa<UndefValue>(const Value *v) {
+  return v->valueKind() == ValueKind::Undef;
+}
+template <typename T> T *dyn_cast(Value *v) {
+  return v && isa<T>(v) ? static_cast<T *>(v) : nullptr;
+}
+template <typename T> const T *dyn_cast(const Value *v) {
+  return v && isa<T>(v) ? static_cast<const T *>(v) : nullptr;
+}
+template <typename T> T *cast(Value *v) { return static_cast<T *>(v); }
+template <typename T> const T *cast(const Value *v) {
+  return static_cast<const T *>(v);
+}
+
+} // namespace qmir
