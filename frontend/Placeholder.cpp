@@ -1,0 +1,2 @@
+// Keeps the frontend library non-empty until its sources land; removed then.
+namespace qmir::frontend { void placeholder() {} }
