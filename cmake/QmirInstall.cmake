@@ -1,1 +1,53 @@
-# Install and export rules (filled in by the packaging work).
+# Install and export rules: `cmake --install` puts the libraries, the headers
+# (under include/qmir/{mir,passes}, so consumers write `#include "mir/IR.h"`) and
+# a CMake package (qmirConfig.cmake) that gives out-of-tree projects the targets
+# qmir::mir and qmir::passes via find_package(qmir CONFIG).
+include(CMakePackageConfigHelpers)
+
+set(QMIR_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/qmir)
+
+# qmir_mir links the two helper interface targets (LLVM usage requirements and
+# qmir's warning flags; the latter only as $<LINK_ONLY:>, so consumers never
+# see the flags). CMake requires every target named in an exported link
+# interface to be exported too, so they go into the same export set under
+# names that say what they are.
+set_target_properties(qmir_mir PROPERTIES EXPORT_NAME mir)
+set_target_properties(qmir_passes PROPERTIES EXPORT_NAME passes)
+set_target_properties(qmir_llvm PROPERTIES EXPORT_NAME llvm)
+set_target_properties(qmir_warnings PROPERTIES EXPORT_NAME warnings)
+
+install(TARGETS qmir_mir qmir_passes qmir_llvm qmir_warnings
+  EXPORT qmirTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/qmir)
+
+# Headers keep their directory, matching the in-tree include paths.
+foreach(dir mir passes)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/
+    DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/qmir/${dir}
+    FILES_MATCHING PATTERN "*.h")
+endforeach()
+
+if(TARGET mir-opt)
+  install(TARGETS mir-opt RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+
+install(EXPORT qmirTargets
+  NAMESPACE qmir::
+  FILE qmirTargets.cmake
+  DESTINATION ${QMIR_INSTALL_CMAKEDIR})
+
+configure_package_config_file(
+  ${PROJECT_SOURCE_DIR}/cmake/qmirConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/cmake/qmirConfig.cmake
+  INSTALL_DESTINATION ${QMIR_INSTALL_CMAKEDIR})
+write_basic_package_version_file(
+  ${PROJECT_BINARY_DIR}/cmake/qmirConfigVersion.cmake
+  VERSION ${PROJECT_VERSION}
+  COMPATIBILITY SameMinorVersion)
+install(FILES
+  ${PROJECT_BINARY_DIR}/cmake/qmirConfig.cmake
+  ${PROJECT_BINARY_DIR}/cmake/qmirConfigVersion.cmake
+  DESTINATION ${QMIR_INSTALL_CMAKEDIR})

@@ -1,1 +1,373 @@
-// placeholder, replaced by the pass manager
+// The pass manager, the analysis cache's invalidation, pass options and the
+// textual pipeline parser. Pipeline errors carry the column and a caret line
+// because pipelines are typed by hand on command lines and in RUN lines.
+#include "passes/PassManager.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+#include <string>
+
+using namespace llvm;
+
+namespace qmir {
+
+//===----------------------------------------------------------------------===//
+// PreservedAnalyses, keys, base classes
+//===----------------------------------------------------------------------===//
+
+void PreservedAnalyses::intersect(const PreservedAnalyses &o) {
+  if (o.all_)
+    return;
+  if (all_) {
+    *this = o;
+    return;
+  }
+  SmallVector<const AnalysisKey *, 4> drop;
+  for (const AnalysisKey *k : preserved_)
+    if (!o.preserved_.count(k))
+      drop.push_back(k);
+  for (const AnalysisKey *k : drop)
+    preserved_.erase(k);
+}
+
+const AnalysisKey *CFGAnalyses::key() {
+  static const AnalysisKey k{"cfg-analyses"};
+  return &k;
+}
+
+Pass::~Pass() = default;
+PassInstrumentation::~PassInstrumentation() = default;
+
+//===----------------------------------------------------------------------===//
+// AnalysisManager
+//===----------------------------------------------------------------------===//
+
+AnalysisManager::~AnalysisManager() = default;
+
+void AnalysisManager::invalidate(const Function &f, const PreservedAnalyses &pa) {
+  if (pa.areAllPreserved())
+    return;
+  SmallVector<Key, 8> drop;
+  for (auto &e : cache_)
+    if (e.first.first == &f && e.second->invalidatedBy(pa))
+      drop.push_back(e.first);
+  for (const Key &k : drop)
+    cache_.erase(k);
+}
+
+void AnalysisManager::invalidateAll(const PreservedAnalyses &pa) {
+  if (pa.areAllPreserved())
+    return;
+  SmallVector<Key, 8> drop;
+  for (auto &e : cache_)
+    if (e.second->invalidatedBy(pa))
+      drop.push_back(e.first);
+  for (const Key &k : drop)
+    cache_.erase(k);
+}
+
+//===----------------------------------------------------------------------===//
+// PassOptions
+//===----------------------------------------------------------------------===//
+
+void PassOptions::add(StringRef key, std::optional<StringRef> value,
+                      unsigned column) {
+  Entry e;
+  e.key = key.str();
+  e.hasValue = value.has_value();
+  if (value)
+    e.value = value->str();
+  e.column = column;
+  entries_.push_back(std::move(e));
+}
+
+PassOptions::Entry *PassOptions::find(StringRef key) {
+  for (Entry &e : entries_)
+    if (e.key == key)
+      return &e;
+  return nullptr;
+}
+
+bool PassOptions::has(StringRef key) const {
+  for (const Entry &e : entries_)
+    if (e.key == key)
+      return true;
+  return false;
+}
+
+int64_t PassOptions::takeInt(StringRef key, int64_t def) {
+  Entry *e = find(key);
+  if (!e)
+    return def;
+  e->consumed = true;
+  int64_t v;
+  if (!e->hasValue || StringRef(e->value).getAsInteger(10, v)) {
+    if (!bad_)
+      bad_ = Problem{"option '" + e->key + "' expects an integer, got '" +
+                         e->value + "'",
+                     e->column};
+    return def;
+  }
+  return v;
+}
+
+bool PassOptions::takeBool(StringRef key, bool def) {
+  Entry *e = find(key);
+  if (!e)
+    return def;
+  e->consumed = true;
+  if (!e->hasValue || e->value == "true")
+    return true;
+  if (e->value == "false")
+    return false;
+  if (!bad_)
+    bad_ = Problem{"option '" + e->key + "' expects true or false, got '" +
+                       e->value + "'",
+                   e->column};
+  return def;
+}
+
+std::string PassOptions::takeString(StringRef key, StringRef def) {
+  Entry *e = find(key);
+  if (!e)
+    return def.str();
+  e->consumed = true;
+  if (!e->hasValue && !bad_)
+    bad_ = Problem{"option '" + e->key + "' expects a value", e->column};
+  return e->value;
+}
+
+std::optional<PassOptions::Problem>
+PassOptions::problem(StringRef passName) const {
+  if (bad_)
+    return Problem{bad_->message + " (pass '" + passName.str() + "')",
+                   bad_->column};
+  for (const Entry &e : entries_)
+    if (!e.consumed)
+      return Problem{"unknown option '" + e.key + "' for pass '" +
+                         passName.str() + "'",
+                     e.column};
+  return std::nullopt;
+}
+
+//===----------------------------------------------------------------------===//
+// PassManager
+//===----------------------------------------------------------------------===//
+
+bool PassManager::run(Module &m, AnalysisManager &am) {
+  unsigned index = 0;
+  // Runs one application through the hooks; false stops the pipeline.
+  auto apply = [&](const PassRunInfo &info, auto &&body) {
+    for (PassInstrumentation *pi : instr_)
+      if (!pi->shouldRun(info)) {
+        for (PassInstrumentation *q : instr_)
+          q->passSkipped(info);
+        return true;
+      }
+    for (PassInstrumentation *pi : instr_)
+      pi->beforePass(info);
+    PreservedAnalyses pa = body();
+    bool keepGoing = true;
+    // Every hook sees the application even when an earlier one wants to stop,
+    // so that e.g. a dump still shows the IR the verifier rejected.
+    for (PassInstrumentation *pi : instr_)
+      keepGoing &= pi->afterPass(info, pa);
+    return keepGoing;
+  };
+
+  for (unsigned pos = 0; pos < passes_.size(); ++pos) {
+    Pass &p = *passes_[pos];
+    if (p.kind() == Pass::Kind::Module) {
+      auto &mp = static_cast<ModulePass &>(p);
+      PassRunInfo info{p, m, nullptr, index++, pos};
+      if (!apply(info, [&] {
+            PreservedAnalyses pa = mp.run(m, am);
+            am.invalidateAll(pa);
+            return pa;
+          }))
+        return false;
+      continue;
+    }
+    auto &fp = static_cast<FunctionPass &>(p);
+    for (Function &f : m.functions()) {
+      if (f.isDeclaration())
+        continue;
+      PassRunInfo info{p, m, &f, index++, pos};
+      if (!apply(info, [&] {
+            PreservedAnalyses pa = fp.run(f, am);
+            am.invalidate(f, pa);
+            return pa;
+          }))
+        return false;
+    }
+  }
+  return true;
+}
+
+bool PassManager::run(Module &m) {
+  AnalysisManager am;
+  return run(m, am);
+}
+
+void PassManager::printPipeline(raw_ostream &os) const {
+  for (size_t i = 0; i < passes_.size(); ++i) {
+    if (i)
+      os << ',';
+    os << passes_[i]->name();
+    std::string opts;
+    raw_string_ostream s(opts);
+    passes_[i]->printOptions(s);
+    if (!opts.empty())
+      os << '<' << opts << '>';
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Pipeline parser
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+class PipelineParser {
+public:
+  PipelineParser(StringRef text, const PassRegistry &reg)
+      : text_(text), reg_(reg) {}
+
+  Error parse(std::vector<std::unique_ptr<Pass>> &out) {
+    skipBlanks();
+    if (pos_ == text_.size())
+      return Error::success(); // an empty pipeline runs nothing
+    unsigned passNo = 1;
+    while (true) {
+      if (Error e = parsePass(out, passNo++))
+        return e;
+      skipBlanks();
+      if (pos_ == text_.size())
+        return Error::success();
+      if (text_[pos_] != ',')
+        return error(pos_, "expected ',' or the end of the pipeline, found '" +
+                               std::string(1, text_[pos_]) + "'");
+      ++pos_;
+      skipBlanks();
+      if (pos_ == text_.size())
+        return error(pos_, "expected a pass name after ','");
+    }
+  }
+
+private:
+  static bool isNameChar(char c) {
+    return isAlnum(c) || c == '_' || c == '.' || c == '-';
+  }
+  void skipBlanks() {
+    while (pos_ < text_.size() && isSpace(text_[pos_]))
+      ++pos_;
+  }
+  StringRef lexName() {
+    size_t start = pos_;
+    while (pos_ < text_.size() && isNameChar(text_[pos_]))
+      ++pos_;
+    return text_.slice(start, pos_);
+  }
+
+  Error error(size_t at, const Twine &msg) {
+    std::string s;
+    raw_string_ostream os(s);
+    os << msg << " at column " << at + 1 << " of the pipeline\n  " << text_
+       << "\n  " << std::string(at, ' ') << '^';
+    return createStringError(inconvertibleErrorCode(), s);
+  }
+
+  std::string suggestion(StringRef name) {
+    std::string best;
+    unsigned bestDist = 3; // suggest only near misses
+    for (const PassInfo *pi : reg_.passes()) {
+      unsigned d = StringRef(pi->name).edit_distance(name, true, bestDist);
+      if (d < bestDist) {
+        bestDist = d;
+        best = pi->name;
+      }
+    }
+    return best.empty() ? "" : " (did you mean '" + best + "'?)";
+  }
+
+  Error parsePass(std::vector<std::unique_ptr<Pass>> &out, unsigned passNo) {
+    size_t nameAt = pos_;
+    StringRef name = lexName();
+    if (name.empty())
+      return error(nameAt, "expected a pass name, found '" +
+                               std::string(1, text_[nameAt]) + "'");
+    const PassInfo *info = reg_.lookup(name);
+    if (!info)
+      return error(nameAt, "unknown pass '" + name + "' (pass #" +
+                               Twine(passNo) + ") in pipeline" +
+                               suggestion(name));
+    PassOptions opts;
+    skipBlanks();
+    if (pos_ < text_.size() && text_[pos_] == '<') {
+      size_t open = pos_++;
+      if (Error e = parseOptions(opts, name, open))
+        return e;
+    }
+    std::unique_ptr<Pass> p = info->factory(opts);
+    if (auto problem = opts.problem(name))
+      return error(problem->column ? problem->column - 1 : nameAt,
+                   problem->message);
+    out.push_back(std::move(p));
+    return Error::success();
+  }
+
+  Error parseOptions(PassOptions &opts, StringRef passName, size_t open) {
+    while (true) {
+      skipBlanks();
+      if (pos_ == text_.size())
+        return error(open, "missing '>' to close the options of pass '" +
+                               passName + "'");
+      size_t keyAt = pos_;
+      StringRef key = lexName();
+      if (key.empty())
+        return error(keyAt, "expected an option name for pass '" + passName +
+                                "', found '" + std::string(1, text_[keyAt]) +
+                                "'");
+      if (opts.has(key))
+        return error(keyAt, "option '" + key + "' given twice for pass '" +
+                                passName + "'");
+      skipBlanks();
+      std::optional<StringRef> value;
+      if (pos_ < text_.size() && text_[pos_] == '=') {
+        size_t start = ++pos_;
+        while (pos_ < text_.size() && text_[pos_] != ';' && text_[pos_] != '>' &&
+               text_[pos_] != ',')
+          ++pos_;
+        value = text_.slice(start, pos_).trim();
+      }
+      opts.add(key, value, keyAt + 1);
+      if (pos_ == text_.size())
+        return error(open, "missing '>' to close the options of pass '" +
+                               passName + "'");
+      char c = text_[pos_++];
+      if (c == '>')
+        return Error::success();
+      if (c != ';')
+        return error(pos_ - 1, "expected ';' or '>' after option '" + key +
+                                   "' of pass '" + passName + "'");
+    }
+  }
+
+  StringRef text_;
+  const PassRegistry &reg_;
+  size_t pos_ = 0;
+};
+
+} // namespace
+
+Error parsePassPipeline(PassManager &pm, StringRef text,
+                        const PassRegistry &registry) {
+  std::vector<std::unique_ptr<Pass>> passes;
+  if (Error e = PipelineParser(text, registry).parse(passes))
+    return e;
+  for (auto &p : passes)
+    pm.addPass(std::move(p));
+  return Error::success();
+}
+
+} // namespace qmir

@@ -1,2 +1,0 @@
-// Keeps the frontend library non-empty until its sources land; removed then.
-namespace qmir::frontend { void placeholder() {} }

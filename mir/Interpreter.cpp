@@ -1,0 +1,1750 @@
+// The MIR interpreter. Each function is translated once, on its first call,
+// into a flat array of `Op`s over a frame register file indexed by Value::id();
+// the constants a function uses get registers after the values and are copied
+// in when a frame is pushed, so every operand is a plain register index. Edge
+// arguments become precomputed move lists, sequentialised so that they keep
+// the parallel-assignment meaning of block arguments. MIR calls push frames on
+// an explicit stack, so recursion depth is bounded by an option, not by the
+// host's C stack.
+//
+// Robustness: the interpreter must never crash the host, even on IR that the
+// verifier would reject. Translation checks what execution relies on (operand
+// counts, types, edge arities, field and variant indices) and turns anything
+// wrong into a `Malformed` op that traps only if it is reached. Memory is a
+// checked model: an alloca is an object of flattened cells (a struct is its
+// fields' cells in order; an int, ptr or enum is one cell), a pointer names an
+// allocation by a never-reused id plus a cell offset, and every load, store and
+// struct.addr checks that the allocation is alive and that a sub-object of the
+// accessed type starts at that offset.
+#include "mir/Interpreter.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/IntrusiveRefCntPtr.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Compiler.h"
+
+#include <algorithm>
+#include <functional>
+#include <unordered_map>
+
+using namespace qmir;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Runtime values
+//===----------------------------------------------------------------------===//
+
+struct Agg;
+
+/// One register, memory cell or aggregate field. Integers and pointers live in
+/// `i` (integers sign-extended from their width, i1 as 0/1); struct and enum
+/// values in `a`. A register only ever holds one kind (its value's type
+/// decides), so the hot integer paths touch `i` alone. A null `a` reads as the
+/// zero value of the type (fresh registers and alloca cells are null).
+struct Slot {
+  int64_t i = 0;
+  llvm::IntrusiveRefCntPtr<Agg> a;
+};
+
+/// An immutable struct or enum value. MIR aggregates are copied by value;
+/// since nothing mutates an Agg after it is built, copies share it.
+struct Agg : llvm::RefCountedBase<Agg> {
+  const Type *type = nullptr;
+  uint32_t tag = 0; ///< enums: the variant index
+  llvm::SmallVector<Slot, 2> fields; ///< struct fields / the variant's payload
+};
+using AggRef = llvm::IntrusiveRefCntPtr<Agg>;
+
+// Integers of width W are kept sign-extended to 64 bits (i1: 0 or 1). `sh` is
+// 64 - W (0 for i64 and ptr): the shift that views the low W bits.
+inline int64_t sx(int64_t v, unsigned sh) {
+  return static_cast<int64_t>(static_cast<uint64_t>(v) << sh) >> sh;
+}
+inline uint64_t zx(int64_t v, unsigned sh) {
+  return (static_cast<uint64_t>(v) << sh) >> sh;
+}
+inline int64_t norm(uint64_t v, unsigned sh) {
+  int64_t r = sx(static_cast<int64_t>(v), sh);
+  return sh == 63 ? (r & 1) : r;
+}
+unsigned shiftOf(const Type *t) { return t->isInt() ? 64 - t->bits() : 0; }
+
+// Pointers are encoded in a register's `i`: 0 is null; bit 63 marks a string
+// constant (low 32 bits: index into the interpreter's string table); otherwise
+// bits 24..62 are the allocation id and bits 0..23 the cell offset.
+constexpr int64_t kStringBit = INT64_MIN;
+constexpr unsigned kOffsetBits = 24;
+constexpr uint64_t kMaxOffset = (uint64_t(1) << kOffsetBits) - 1;
+constexpr uint64_t kMaxAllocId = (uint64_t(1) << (63 - kOffsetBits)) - 1;
+// Bounds on interpreter memory, so that a runaway program traps instead of
+// exhausting the host.
+constexpr size_t kMaxRegs = size_t(1) << 23;
+constexpr size_t kMaxCells = size_t(1) << 23;
+// Vector handles: the string bit plus bit 62, then the index of the vector.
+constexpr uint64_t kVecTag = (uint64_t(1) << 63) | (uint64_t(1) << 62);
+constexpr size_t kMaxVecs = size_t(1) << 24;
+constexpr size_t kMaxVecElems = size_t(1) << 26;
+
+//===----------------------------------------------------------------------===//
+// Translated form
+//===----------------------------------------------------------------------===//
+
+enum class K : uint8_t {
+  Add, Sub, Mul, And, Or, Xor, Shl, LShr, AShr, SDiv, SRem, UDiv, URem,
+  Eq, Ne, Slt, Sle, Sgt, Sge, Ult, Ule, Ugt, Uge,
+  Select, SelectAgg, ZExt, SExt, Trunc,
+  Alloca, Load, LoadAgg, Store, StoreAgg, FieldAddr,
+  StructMake, StructExtract, StructInsert, EnumMake, EnumTag, EnumPayload,
+  Call, CallRuntime, CallRuntimeN, CallUnknown,
+  Br, CondBr, Switch, Match, Ret, RetVoid, Unreachable, Panic, Malformed,
+};
+
+/// One translated instruction. The meaning of a/b/c depends on the kind; they
+/// are register indices unless noted in translateInst.
+struct Op {
+  K k = K::Malformed;
+  uint8_t sh = 0;  ///< width shift of the operation (see sx/zx)
+  uint8_t sh2 = 0; ///< casts: width shift of the operand
+  uint32_t dst = 0, a = 0, b = 0, c = 0;
+  const Instruction *inst = nullptr;
+};
+
+struct Move {
+  uint32_t dst, src;
+  bool agg;
+};
+struct Edge {
+  uint32_t target; ///< pc of the target block's first op
+  uint32_t firstMove, numMoves;
+};
+struct CallInfo {
+  const Function *callee;
+  struct CFunc *cf = nullptr; ///< resolved on first execution
+  uint32_t firstArg, numArgs; ///< into CFunc::regLists
+};
+struct SwitchInfo {
+  uint32_t defaultEdge;
+  /// (case value, edge) sorted by value; stable, so the first of equal cases
+  /// (the one written first) wins.
+  std::vector<std::pair<int64_t, uint32_t>> cases;
+};
+struct MatchArm {
+  const Pattern *pat;
+  uint32_t target;
+  uint32_t firstParam, numParams; ///< the target's parameter registers
+};
+struct MatchInfo {
+  const Type *type;
+  std::vector<MatchArm> arms;
+  int64_t defaultEdge = -1;
+};
+
+enum class Builtin : uint32_t {
+  PrintI64, PrintlnI64, PrintBool, PrintlnBool, PrintStr, PrintlnStr
+};
+
+struct CFunc {
+  const Function *fn = nullptr;
+  std::vector<Op> code;
+  std::vector<Edge> edges;
+  std::vector<Move> moves;
+  std::vector<uint32_t> regLists;
+  std::vector<CallInfo> calls;
+  std::vector<SwitchInfo> switches;
+  std::vector<MatchInfo> matches;
+  std::vector<const Type *> types;
+  std::vector<std::string> messages;
+  std::vector<Slot> consts; ///< copied to registers constBase.. on entry
+  std::vector<uint32_t> paramRegs;
+  uint32_t constBase = 0, numRegs = 0;
+  bool returnsInt = false;
+};
+
+struct Frame {
+  CFunc *cf;
+  uint32_t pc;        ///< where to resume (saved at calls)
+  uint32_t base;      ///< first register
+  uint32_t allocBase; ///< allocations and cells to free at return
+  uint32_t cellBase;
+  uint32_t retDst;    ///< caller's register receiving the result
+};
+
+struct AllocRec {
+  uint64_t id;
+  uint32_t base, size;
+  const Type *type;
+};
+
+struct Layout {
+  uint32_t cells = 0;
+  llvm::SmallVector<uint32_t, 4> offsets; ///< structs: field cell offsets
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// The interpreter proper
+//===----------------------------------------------------------------------===//
+
+class Interpreter::Impl {
+public:
+  Impl(const Module &m, llvm::raw_ostream &out, llvm::raw_ostream &err,
+       InterpOptions opts)
+      : m_(m), out_(out), err_(err), opts_(opts) {}
+
+  InterpResult run(const Function &f, llvm::ArrayRef<int64_t> args);
+  uint64_t executed() const { return executed_; }
+  void invalidate() { funcs_.clear(); }
+
+private:
+  // Types.
+  bool validType(const Type *t);
+  const Layout &layout(const Type *t); // t must be valid
+  const Slot &zeroOf(const Type *t);   // t must be valid
+  bool containsAt(const Type *outer, uint32_t off, const Type *inner);
+
+  // Translation.
+  CFunc *get(const Function &f);
+  std::unique_ptr<CFunc> translate(const Function &f);
+
+  // Memory.
+  bool resolve(int64_t p, const Type *t, const char *what, uint32_t &cell);
+  Slot readCells(const Type *t, uint32_t cell);
+  void writeCells(const Type *t, uint32_t cell, const Slot &v);
+  Agg *aggOf(const Slot &s, const Type *t) {
+    return s.a ? s.a.get() : zeroOf(t).a.get();
+  }
+  bool matchPat(const Pattern *p, const Slot &v, const Type *t);
+
+  InterpResult execute();
+  void clearStacks() {
+    frames_.clear();
+    regs_.clear();
+    cells_.clear();
+    allocs_.clear();
+    binds_.clear();
+  }
+
+  const Module &m_;
+  llvm::raw_ostream &out_;
+  [[maybe_unused]] llvm::raw_ostream &err_;
+  InterpOptions opts_;
+  std::unordered_map<const Function *, std::unique_ptr<CFunc>> funcs_;
+
+  // Per-type caches; unordered_map keeps references stable across inserts.
+  std::unordered_map<const Type *, char> valid_; // 1 visiting, 2 ok, 3 bad
+  std::unordered_map<const Type *, Layout> layouts_;
+  std::unordered_map<const Type *, Slot> zeros_;
+
+  std::vector<llvm::StringRef> strings_;
+  /// Vec<Int> objects of the qz_vec_* runtime functions; never freed within
+  /// one interpreter (handles stay unique).
+  std::vector<std::vector<int64_t>> vecs_;
+  size_t vecElems_ = 0;
+  llvm::DenseMap<const Value *, uint32_t> stringIds_;
+
+  // Execution state.
+  std::vector<Frame> frames_;
+  std::vector<Slot> regs_;
+  std::vector<Slot> cells_;
+  std::vector<AllocRec> allocs_;
+  uint64_t nextAllocId_ = 1;
+  uint64_t executed_ = 0;
+  llvm::SmallVector<Slot, 8> binds_;
+  std::string memError_;
+};
+
+bool Interpreter::Impl::validType(const Type *t) {
+  if (!t)
+    return false;
+  char &st = valid_[t];
+  if (st == 2)
+    return true;
+  if (st == 1 || st == 3) // a cycle: the type contains itself
+    return false;
+  st = 1;
+  bool ok = true;
+  switch (t->kind()) {
+  case TypeKind::Int:
+    ok = t->bits() == 1 || t->bits() == 8 || t->bits() == 32 || t->bits() == 64;
+    break;
+  case TypeKind::Ptr:
+    break;
+  case TypeKind::Struct:
+    ok = !t->isOpaque();
+    for (const Type *f : t->fields())
+      ok = ok && validType(f);
+    break;
+  case TypeKind::Enum:
+    ok = !t->isOpaque() && !t->variants().empty();
+    for (const EnumVariant &v : t->variants())
+      for (const Type *f : v.fields)
+        ok = ok && validType(f);
+    break;
+  case TypeKind::Void:
+  case TypeKind::Function:
+    ok = false;
+    break;
+  }
+  valid_[t] = ok ? 2 : 3; // re-lookup: the recursion may have rehashed
+  if (ok)
+    ok = t->kind() != TypeKind::Struct || layout(t).cells <= kMaxOffset;
+  if (!ok)
+    valid_[t] = 3;
+  return ok;
+}
+
+const Layout &Interpreter::Impl::layout(const Type *t) {
+  auto it = layouts_.find(t);
+  if (it != layouts_.end())
+    return it->second;
+  Layout l;
+  if (t->isStruct()) {
+    uint64_t cells = 0;
+    for (const Type *f : t->fields()) {
+      l.offsets.push_back(static_cast<uint32_t>(std::min<uint64_t>(cells, UINT32_MAX)));
+      cells += layout(f).cells;
+    }
+    // Saturate: validType rejects anything over kMaxOffset anyway.
+    l.cells = static_cast<uint32_t>(std::min<uint64_t>(cells, UINT32_MAX));
+  } else {
+    l.cells = 1;
+  }
+  return layouts_.emplace(t, std::move(l)).first->second;
+}
+
+const Slot &Interpreter::Impl::zeroOf(const Type *t) {
+  auto it = zeros_.find(t);
+  if (it != zeros_.end())
+    return it->second;
+  Slot z;
+  if (t->isStruct()) {
+    z.a = AggRef(new Agg());
+    z.a->type = t;
+    for (const Type *f : t->fields())
+      z.a->fields.push_back(zeroOf(f));
+  } else if (t->isEnum()) {
+    z.a = AggRef(new Agg());
+    z.a->type = t;
+    for (const Type *f : t->variants()[0].fields)
+      z.a->fields.push_back(zeroOf(f));
+  }
+  return zeros_.emplace(t, std::move(z)).first->second;
+}
+
+/// Whether a sub-object of type `inner` starts `off` cells into an `outer`.
+/// Like C, the first field of a struct shares the struct's address.
+bool Interpreter::Impl::containsAt(const Type *outer, uint32_t off,
+                                   const Type *inner) {
+  if (off == 0 && outer == inner)
+    return true;
+  if (!outer->isStruct())
+    return false;
+  const Layout &l = layout(outer);
+  for (unsigned i = 0; i < l.offsets.size(); ++i) {
+    uint32_t fo = l.offsets[i];
+    uint32_t fc = layout(outer->fields()[i]).cells;
+    if (off < fo || (fc ? off >= fo + fc : off != fo))
+      continue;
+    if (containsAt(outer->fields()[i], off - fo, inner))
+      return true;
+  }
+  return false;
+}
+
+CFunc *Interpreter::Impl::get(const Function &f) {
+  auto &slot = funcs_[&f];
+  if (!slot)
+    slot = translate(f);
+  return slot.get();
+}
+
+//===----------------------------------------------------------------------===//
+// Translation
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Orders the moves of one edge so that sequential execution has the meaning
+/// of a parallel assignment: a register is overwritten only after every move
+/// reading it has run; a cycle (`br loop(%b, %a)` for params %a, %b) is broken
+/// by saving one register in `tmp`.
+void sequentialize(llvm::SmallVectorImpl<Move> &pending, uint32_t tmp,
+                   std::vector<Move> &out) {
+  llvm::SmallVector<Move, 8> ms;
+  for (const Move &m : pending)
+    if (m.dst != m.src)
+      ms.push_back(m);
+  llvm::DenseMap<uint32_t, unsigned> readers; // register -> pending reads
+  llvm::DenseMap<uint32_t, unsigned> byDst;   // register -> move writing it
+  for (unsigned i = 0; i < ms.size(); ++i) {
+    ++readers[ms[i].src];
+    byDst[ms[i].dst] = i;
+  }
+  llvm::SmallVector<bool, 8> done(ms.size(), false);
+  llvm::SmallVector<unsigned, 8> ready;
+  for (unsigned i = 0; i < ms.size(); ++i)
+    if (!readers.lookup(ms[i].dst))
+      ready.push_back(i);
+  size_t remaining = ms.size();
+  while (remaining) {
+    while (!ready.empty()) {
+      unsigned i = ready.pop_back_val();
+      out.push_back(ms[i]);
+      done[i] = true;
+      --remaining;
+      // Once nothing reads the source any more, the move writing it may run.
+      if (--readers[ms[i].src] == 0) {
+        auto it = byDst.find(ms[i].src);
+        if (it != byDst.end() && !done[it->second])
+          ready.push_back(it->second);
+      }
+    }
+    if (!remaining)
+      break;
+    // Only cycles are left: save one destination, redirect its readers.
+    unsigned i = 0;
+    while (done[i])
+      ++i;
+    uint32_t d = ms[i].dst;
+    out.push_back(Move{tmp, d, ms[i].agg});
+    for (unsigned j = 0; j < ms.size(); ++j)
+      if (!done[j] && ms[j].src == d) {
+        ms[j].src = tmp;
+        ++readers[tmp];
+      }
+    readers[d] = 0;
+    ready.push_back(i);
+  }
+}
+
+bool builtinFor(llvm::StringRef name, Builtin &b, bool &strArg, bool &boolArg) {
+  static const struct {
+    const char *name;
+    Builtin b;
+  } table[] = {{"qz_print_i64", Builtin::PrintI64},
+               {"qz_println_i64", Builtin::PrintlnI64},
+               {"qz_print_bool", Builtin::PrintBool},
+               {"qz_println_bool", Builtin::PrintlnBool},
+               {"qz_print_str", Builtin::PrintStr},
+               {"qz_println_str", Builtin::PrintlnStr}};
+  for (const auto &e : table)
+    if (name == e.name) {
+      b = e.b;
+      strArg = b == Builtin::PrintStr || b == Builtin::PrintlnStr;
+      boolArg = b == Builtin::PrintBool || b == Builtin::PrintlnBool;
+      return true;
+    }
+  return false;
+}
+
+/// Runtime functions with any signature (vectors, computed panics). Each is
+/// checked against its declared type when a call is translated.
+enum class RtFn : uint32_t {
+  VecNew, VecLen, VecPush, VecPop, VecGet, VecSet, PanicBounds, PanicStr
+};
+struct RtFnInfo {
+  const char *name;
+  RtFn fn;
+  const char *signature; ///< as Type::str() prints the declared type
+};
+const RtFnInfo *runtimeFnFor(llvm::StringRef name) {
+  static const RtFnInfo table[] = {
+      {"qz_vec_new", RtFn::VecNew, "fn() -> ptr"},
+      {"qz_vec_len", RtFn::VecLen, "fn(ptr) -> i64"},
+      {"qz_vec_push", RtFn::VecPush, "fn(ptr, i64) -> void"},
+      {"qz_vec_pop", RtFn::VecPop, "fn(ptr) -> i64"},
+      {"qz_vec_get", RtFn::VecGet, "fn(ptr, i64) -> i64"},
+      {"qz_vec_set", RtFn::VecSet, "fn(ptr, i64, i64) -> void"},
+      {"qz_panic_bounds", RtFn::PanicBounds, "fn(i64, i64) -> void"},
+      {"qz_panic_str", RtFn::PanicStr, "fn(ptr) -> void"},
+  };
+  for (const auto &e : table)
+    if (name == e.name)
+      return &e;
+  return nullptr;
+}
+
+std::string typeStr(const Type *t) { return t ? t->str() : "<null type>"; }
+
+} // namespace
+
+std::unique_ptr<CFunc> Interpreter::Impl::translate(const Function &f) {
+  auto cf = std::make_unique<CFunc>();
+  cf->fn = &f;
+  // Registers: the values by id, one scratch register for breaking move
+  // cycles, then the constants.
+  const uint32_t kTmp = f.numValueIds();
+  cf->constBase = kTmp + 1;
+  cf->returnsInt = f.returnType() && f.returnType()->isInt();
+
+  // Pass 1: the pc of every block. Each instruction but dbg becomes one op; a
+  // block that does not end in a terminator gets a trapping op at its end.
+  llvm::DenseMap<const Block *, uint32_t> blockPc;
+  uint32_t pc = 0;
+  for (const Block &b : f.blocks()) {
+    blockPc[&b] = pc;
+    for (const Instruction &i : b.insts())
+      if (i.opcode() != Opcode::DbgValue)
+        ++pc;
+    if (!b.terminator())
+      ++pc;
+  }
+
+  llvm::DenseMap<const Value *, uint32_t> constRegs;
+  std::string err;
+  // The register holding `v`, or UINT32_MAX (with `err` set).
+  auto reg = [&](const Value *v) -> uint32_t {
+    if (!v) {
+      err = "an operand is missing (null)";
+      return UINT32_MAX;
+    }
+    switch (v->valueKind()) {
+    case ValueKind::Argument:
+      if (cast<Argument>(v)->parent() != &f)
+        break;
+      return v->id();
+    case ValueKind::BlockArg: {
+      const Block *b = cast<BlockArg>(v)->parent();
+      if (!b || b->parent() != &f || !blockPc.count(b))
+        break;
+      return v->id();
+    }
+    case ValueKind::Instruction: {
+      const Instruction *i = cast<Instruction>(v);
+      if (i->function() != &f || !blockPc.count(i->parent()))
+        break;
+      return v->id();
+    }
+    case ValueKind::ConstInt:
+    case ValueKind::ConstString:
+    case ValueKind::Undef: {
+      auto it = constRegs.find(v);
+      if (it != constRegs.end())
+        return it->second;
+      Slot s;
+      if (auto *ci = dyn_cast<ConstInt>(v)) {
+        if (!validType(v->type()) || !v->type()->isInt()) {
+          err = "an integer constant has type " + typeStr(v->type());
+          return UINT32_MAX;
+        }
+        s.i = norm(static_cast<uint64_t>(ci->value()), shiftOf(v->type()));
+      } else if (auto *cs = dyn_cast<ConstString>(v)) {
+        auto [sit, inserted] = stringIds_.try_emplace(cs, strings_.size());
+        if (inserted)
+          strings_.push_back(cs->text());
+        s.i = kStringBit | static_cast<int64_t>(sit->second);
+      } else {
+        if (!validType(v->type())) {
+          err = "undef has type " + typeStr(v->type());
+          return UINT32_MAX;
+        }
+        s = zeroOf(v->type()); // undef reads as zero
+      }
+      uint32_t r = cf->constBase + static_cast<uint32_t>(cf->consts.size());
+      cf->consts.push_back(std::move(s));
+      constRegs[v] = r;
+      return r;
+    }
+    }
+    err = "an operand is defined outside this function (or was erased)";
+    return UINT32_MAX;
+  };
+
+  // An edge: the target's pc and the moves into its parameters.
+  auto edge = [&](const Instruction &inst, const Successor &s) -> int64_t {
+    auto it = blockPc.find(s.block);
+    if (!s.block || it == blockPc.end()) {
+      err = "branches to a block that is not in the function";
+      return -1;
+    }
+    if (s.numArgs != s.block->numArgs()) {
+      err = "passes " + std::to_string(s.numArgs) + " arguments to a block with " +
+            std::to_string(s.block->numArgs()) + " parameters";
+      return -1;
+    }
+    if (s.firstArg + s.numArgs > inst.numOperands()) {
+      err = "edge arguments are out of range";
+      return -1;
+    }
+    llvm::SmallVector<Move, 8> ms;
+    for (unsigned k = 0; k < s.numArgs; ++k) {
+      const Value *v = inst.operand(s.firstArg + k);
+      uint32_t r = reg(v);
+      if (r == UINT32_MAX)
+        return -1;
+      const BlockArg *p = s.block->arg(k);
+      if (v->type() != p->type() || !validType(p->type())) {
+        err = "passes a " + typeStr(v->type()) + " to a parameter of type " +
+              typeStr(p->type());
+        return -1;
+      }
+      ms.push_back(Move{p->id(), r, p->type()->isAggregate()});
+    }
+    Edge e{it->second, static_cast<uint32_t>(cf->moves.size()), 0};
+    sequentialize(ms, kTmp, cf->moves);
+    e.numMoves = static_cast<uint32_t>(cf->moves.size()) - e.firstMove;
+    cf->edges.push_back(e);
+    return static_cast<int64_t>(cf->edges.size() - 1);
+  };
+
+  // Collects the types a pattern binds, in pre-order; false if the pattern
+  // does not fit the type.
+  std::function<bool(const Pattern *, const Type *,
+                     llvm::SmallVectorImpl<const Type *> &)>
+      patTypes = [&](const Pattern *p, const Type *t,
+                     llvm::SmallVectorImpl<const Type *> &out) -> bool {
+    if (!p)
+      return false;
+    switch (p->kind) {
+    case Pattern::Wildcard:
+      return true;
+    case Pattern::Bind:
+      out.push_back(t);
+      return true;
+    case Pattern::Int:
+      return t->isInt();
+    case Pattern::Variant: {
+      if (!t->isEnum() || p->variant >= t->variants().size())
+        return false;
+      auto fts = t->variants()[p->variant].fields;
+      if (fts.size() != p->fields.size())
+        return false;
+      for (unsigned i = 0; i < fts.size(); ++i)
+        if (!patTypes(p->fields[i], fts[i], out))
+          return false;
+      return true;
+    }
+    }
+    return false;
+  };
+
+  auto want = [&](bool cond, const char *msg) {
+    if (!cond && err.empty())
+      err = msg;
+    return cond;
+  };
+
+  // Translates one instruction into `op`; false (with `err`) if malformed.
+  auto translateInst = [&](const Instruction &I, Op &op) -> bool {
+    op.inst = &I;
+    op.dst = I.id();
+    unsigned nops = I.numOperands();
+    auto operandReg = [&](unsigned k, uint32_t &out) {
+      if (k >= nops) {
+        err = "is missing an operand";
+        return false;
+      }
+      out = reg(I.operand(k));
+      return out != UINT32_MAX;
+    };
+    auto opTy = [&](unsigned k) { return I.operand(k)->type(); };
+    Opcode oc = I.opcode();
+    switch (oc) {
+    case Opcode::Add: case Opcode::Sub: case Opcode::Mul: case Opcode::SDiv:
+    case Opcode::SRem: case Opcode::UDiv: case Opcode::URem: case Opcode::And:
+    case Opcode::Or: case Opcode::Xor: case Opcode::Shl: case Opcode::LShr:
+    case Opcode::AShr: {
+      static const K map[] = {K::Add, K::Sub, K::Mul, K::SDiv, K::SRem,
+                              K::UDiv, K::URem, K::And, K::Or, K::Xor,
+                              K::Shl, K::LShr, K::AShr};
+      op.k = map[static_cast<unsigned>(oc) - static_cast<unsigned>(Opcode::Add)];
+      if (!want(nops == 2, "needs two operands") || !operandReg(0, op.a) ||
+          !operandReg(1, op.b))
+        return false;
+      if (!want(validType(I.type()) && I.type()->isInt() &&
+                    opTy(0) == I.type() && opTy(1) == I.type(),
+                "operand and result types must be the same integer type"))
+        return false;
+      op.sh = shiftOf(I.type());
+      return true;
+    }
+    case Opcode::ICmp: {
+      static const K map[] = {K::Eq, K::Ne, K::Slt, K::Sle, K::Sgt,
+                              K::Sge, K::Ult, K::Ule, K::Ugt, K::Uge};
+      unsigned p = static_cast<unsigned>(I.predicate());
+      if (!want(p < 10, "has an invalid predicate") ||
+          !want(nops == 2, "needs two operands") || !operandReg(0, op.a) ||
+          !operandReg(1, op.b))
+        return false;
+      const Type *t = opTy(0);
+      if (!want(t && (t->isInt() || t->isPtr()) && validType(t) && opTy(1) == t,
+                "compares operands that are not integers of one type") ||
+          !want(I.type() && I.type()->isBool(), "result must be i1"))
+        return false;
+      op.k = map[p];
+      op.sh = shiftOf(t);
+      return true;
+    }
+    case Opcode::Select: {
+      if (!want(nops == 3, "needs three operands") || !operandReg(0, op.a) ||
+          !operandReg(1, op.b) || !operandReg(2, op.c))
+        return false;
+      if (!want(opTy(0) && opTy(0)->isBool(), "condition must be i1") ||
+          !want(validType(I.type()) && opTy(1) == I.type() &&
+                    opTy(2) == I.type(),
+                "both choices must have the result type"))
+        return false;
+      op.k = I.type()->isAggregate() ? K::SelectAgg : K::Select;
+      return true;
+    }
+    case Opcode::ZExt: case Opcode::SExt: case Opcode::Trunc: {
+      if (!want(nops == 1, "needs one operand") || !operandReg(0, op.a))
+        return false;
+      if (!want(opTy(0) && opTy(0)->isInt() && validType(opTy(0)) &&
+                    validType(I.type()) && I.type()->isInt(),
+                "casts between integer types only"))
+        return false;
+      op.k = oc == Opcode::ZExt ? K::ZExt : oc == Opcode::SExt ? K::SExt : K::Trunc;
+      op.sh = shiftOf(I.type());
+      op.sh2 = shiftOf(opTy(0));
+      return true;
+    }
+    case Opcode::Alloca: {
+      const Type *t = I.auxType();
+      if (!want(validType(t), "allocates a type that has no values"))
+        return false;
+      op.k = K::Alloca;
+      op.b = static_cast<uint32_t>(cf->types.size());
+      cf->types.push_back(t);
+      op.c = layout(t).cells;
+      return true;
+    }
+    case Opcode::Load: {
+      if (!want(nops == 1, "needs one operand") || !operandReg(0, op.a))
+        return false;
+      if (!want(opTy(0) && opTy(0)->isPtr(), "loads through a non-pointer") ||
+          !want(validType(I.type()), "loads a type that has no values"))
+        return false;
+      op.k = I.type()->isStruct() ? K::LoadAgg : K::Load;
+      op.b = static_cast<uint32_t>(cf->types.size());
+      cf->types.push_back(I.type());
+      return true;
+    }
+    case Opcode::Store: {
+      if (!want(nops == 2, "needs two operands") || !operandReg(0, op.a) ||
+          !operandReg(1, op.b))
+        return false;
+      if (!want(opTy(1) && opTy(1)->isPtr(), "stores through a non-pointer") ||
+          !want(validType(opTy(0)), "stores a type that has no values"))
+        return false;
+      op.k = opTy(0)->isStruct() ? K::StoreAgg : K::Store;
+      op.c = static_cast<uint32_t>(cf->types.size());
+      cf->types.push_back(opTy(0));
+      return true;
+    }
+    case Opcode::FieldAddr: {
+      const Type *st = I.auxType();
+      if (!want(nops == 1, "needs one operand") || !operandReg(0, op.a))
+        return false;
+      if (!want(opTy(0) && opTy(0)->isPtr(), "takes a field address of a non-pointer") ||
+          !want(st && st->isStruct() && validType(st), "needs a struct type") ||
+          !want(I.fieldIndex() < st->fields().size(), "field index out of range"))
+        return false;
+      op.k = K::FieldAddr;
+      op.b = static_cast<uint32_t>(cf->types.size());
+      cf->types.push_back(st);
+      op.c = layout(st).offsets[I.fieldIndex()];
+      return true;
+    }
+    case Opcode::StructMake: {
+      const Type *st = I.auxType();
+      if (!want(st && st->isStruct() && validType(st) && I.type() == st,
+                "needs a struct type") ||
+          !want(nops == st->fields().size(), "needs one operand per field"))
+        return false;
+      op.k = K::StructMake;
+      op.a = static_cast<uint32_t>(cf->regLists.size());
+      for (unsigned k = 0; k < nops; ++k) {
+        uint32_t r;
+        if (!operandReg(k, r))
+          return false;
+        if (!want(opTy(k) == st->fields()[k], "operand type differs from its field's"))
+          return false;
+        cf->regLists.push_back(r);
+      }
+      op.b = static_cast<uint32_t>(cf->types.size());
+      cf->types.push_back(st);
+      return true;
+    }
+    case Opcode::StructExtract:
+    case Opcode::StructInsert: {
+      const Type *st = I.auxType();
+      bool ins = oc == Opcode::StructInsert;
+      if (!want(nops == (ins ? 2u : 1u), "has the wrong number of operands") ||
+          !operandReg(0, op.a) || (ins && !operandReg(1, op.b)))
+        return false;
+      if (!want(st && st->isStruct() && validType(st) && opTy(0) == st,
+                "operand is not of the struct type") ||
+          !want(I.fieldIndex() < st->fields().size(), "field index out of range"))
+        return false;
+      const Type *ft = st->fields()[I.fieldIndex()];
+      if (ins ? !want(opTy(1) == ft && I.type() == st, "inserts a value of the wrong type")
+              : !want(I.type() == ft, "result type differs from the field's"))
+        return false;
+      // Extract: a = struct, c = field. Insert: a = struct, b = new field
+      // value, c = field. The struct type is read from the instruction.
+      op.k = ins ? K::StructInsert : K::StructExtract;
+      op.c = I.fieldIndex();
+      return true;
+    }
+    case Opcode::EnumMake: {
+      const Type *en = I.auxType();
+      if (!want(en && en->isEnum() && validType(en) && I.type() == en,
+                "needs an enum type") ||
+          !want(I.variantIndex() < en->variants().size(), "variant index out of range"))
+        return false;
+      auto fts = en->variants()[I.variantIndex()].fields;
+      if (!want(nops == fts.size(), "needs one operand per payload field"))
+        return false;
+      op.k = K::EnumMake;
+      op.a = static_cast<uint32_t>(cf->regLists.size());
+      for (unsigned k = 0; k < nops; ++k) {
+        uint32_t r;
+        if (!operandReg(k, r))
+          return false;
+        if (!want(opTy(k) == fts[k], "operand type differs from its field's"))
+          return false;
+        cf->regLists.push_back(r);
+      }
+      op.b = static_cast<uint32_t>(cf->types.size());
+      cf->types.push_back(en);
+      op.c = I.variantIndex();
+      return true;
+    }
+    case Opcode::EnumTag: {
+      if (!want(nops == 1, "needs one operand") || !operandReg(0, op.a))
+        return false;
+      const Type *en = opTy(0);
+      if (!want(en && en->isEnum() && validType(en), "operand is not an enum") ||
+          !want(I.type() && I.type()->isInt() && validType(I.type()),
+                "result must be an integer"))
+        return false;
+      op.k = K::EnumTag;
+      op.sh = shiftOf(I.type());
+      op.b = static_cast<uint32_t>(cf->types.size());
+      cf->types.push_back(en);
+      return true;
+    }
+    case Opcode::EnumPayload: {
+      if (!want(nops == 1, "needs one operand") || !operandReg(0, op.a))
+        return false;
+      const Type *en = opTy(0);
+      if (!want(en && en->isEnum() && validType(en) && I.auxType() == en,
+                "operand is not of the enum type") ||
+          !want(I.variantIndex() < en->variants().size(), "variant index out of range"))
+        return false;
+      auto fts = en->variants()[I.variantIndex()].fields;
+      if (!want(I.fieldIndex() < fts.size(), "field index out of range") ||
+          !want(I.type() == fts[I.fieldIndex()], "result type differs from the field's"))
+        return false;
+      op.k = K::EnumPayload;
+      op.b = static_cast<uint32_t>(cf->types.size());
+      cf->types.push_back(en);
+      op.c = I.variantIndex() | (I.fieldIndex() << 16);
+      if (!want(I.variantIndex() < 65536 && I.fieldIndex() < 65536,
+                "too many variants or fields"))
+        return false;
+      return true;
+    }
+    case Opcode::Call: {
+      const Function *callee = I.callee();
+      if (!want(callee != nullptr, "has no callee"))
+        return false;
+      auto params = callee->type()->params();
+      if (!want(nops == params.size(), "passes the wrong number of arguments") ||
+          !want(I.type() == callee->returnType(), "result type differs from the callee's"))
+        return false;
+      llvm::SmallVector<uint32_t, 8> args;
+      for (unsigned k = 0; k < nops; ++k) {
+        uint32_t r;
+        if (!operandReg(k, r))
+          return false;
+        if (!want(opTy(k) == params[k] && validType(params[k]),
+                  "argument type differs from the parameter's"))
+          return false;
+        args.push_back(r);
+      }
+      if (callee->isDeclaration()) {
+        Builtin b;
+        bool strArg, boolArg;
+        op.k = K::CallUnknown;
+        if (const RtFnInfo *rt = runtimeFnFor(callee->name())) {
+          if (callee->type()->str() != rt->signature) {
+            err = "calls runtime function @" + callee->name().str() +
+                  " declared as " + typeStr(callee->type()) +
+                  "; the interpreter implements it as " + rt->signature;
+            return false;
+          }
+          op.k = K::CallRuntimeN;
+          op.a = static_cast<uint32_t>(cf->regLists.size());
+          op.b = static_cast<uint32_t>(rt->fn);
+          op.c = static_cast<uint32_t>(args.size());
+          cf->regLists.insert(cf->regLists.end(), args.begin(), args.end());
+          return true;
+        }
+        if (builtinFor(callee->name(), b, strArg, boolArg)) {
+          const TypeContext &tc = callee->parent()->types();
+          const Type *want1 = strArg ? tc.ptr() : boolArg ? tc.i1() : tc.i64();
+          if (params.size() != 1 || params[0] != want1 ||
+              !callee->returnType()->isVoid()) {
+            err = "calls runtime function @" + callee->name().str() +
+                  " declared as " + typeStr(callee->type()) +
+                  "; the interpreter implements it as fn(" + want1->str() +
+                  ") -> void";
+            return false;
+          }
+          op.k = K::CallRuntime;
+          op.a = args[0];
+          op.b = static_cast<uint32_t>(b);
+        }
+        return true;
+      }
+      if (!want(callee->parent() == f.parent(), "calls a function of another module"))
+        return false;
+      op.k = K::Call;
+      op.a = static_cast<uint32_t>(cf->calls.size());
+      CallInfo ci{callee, nullptr, static_cast<uint32_t>(cf->regLists.size()),
+                  static_cast<uint32_t>(args.size())};
+      cf->regLists.insert(cf->regLists.end(), args.begin(), args.end());
+      cf->calls.push_back(ci);
+      return true;
+    }
+    case Opcode::Br: {
+      if (!want(I.numSuccessors() == 1, "needs one successor"))
+        return false;
+      int64_t e = edge(I, I.successors()[0]);
+      if (e < 0)
+        return false;
+      op.k = K::Br;
+      op.b = static_cast<uint32_t>(e);
+      return true;
+    }
+    case Opcode::CondBr: {
+      if (!want(I.numSuccessors() == 2, "needs two successors") ||
+          !want(I.numMainOperands() == 1, "needs a condition") ||
+          !operandReg(0, op.a) || !want(opTy(0) && opTy(0)->isBool(), "condition must be i1"))
+        return false;
+      int64_t t = edge(I, I.successors()[0]);
+      if (t < 0)
+        return false;
+      int64_t e = edge(I, I.successors()[1]);
+      if (e < 0)
+        return false;
+      op.k = K::CondBr;
+      op.b = static_cast<uint32_t>(t);
+      op.c = static_cast<uint32_t>(e);
+      return true;
+    }
+    case Opcode::Switch: {
+      if (!want(I.numSuccessors() >= 1 && I.successors()[0].isDefault,
+                "needs a default successor first") ||
+          !want(I.numMainOperands() == 1, "needs one operand") || !operandReg(0, op.a))
+        return false;
+      const Type *t = opTy(0);
+      if (!want(t && t->isInt() && validType(t), "switches on a non-integer"))
+        return false;
+      SwitchInfo si;
+      int64_t d = edge(I, I.successors()[0]);
+      if (d < 0)
+        return false;
+      si.defaultEdge = static_cast<uint32_t>(d);
+      for (unsigned k = 1; k < I.numSuccessors(); ++k) {
+        int64_t e = edge(I, I.successors()[k]);
+        if (e < 0)
+          return false;
+        si.cases.emplace_back(
+            norm(static_cast<uint64_t>(I.successors()[k].caseValue), shiftOf(t)),
+            static_cast<uint32_t>(e));
+      }
+      std::stable_sort(si.cases.begin(), si.cases.end(),
+                       [](const auto &x, const auto &y) { return x.first < y.first; });
+      op.k = K::Switch;
+      op.b = static_cast<uint32_t>(cf->switches.size());
+      cf->switches.push_back(std::move(si));
+      return true;
+    }
+    case Opcode::Match: {
+      if (!want(I.numMainOperands() == 1, "needs one operand") || !operandReg(0, op.a))
+        return false;
+      const Type *t = opTy(0);
+      if (!want(t && (t->isInt() || t->isEnum()) && validType(t),
+                "matches a value that is neither an integer nor an enum"))
+        return false;
+      MatchInfo mi;
+      mi.type = t;
+      for (unsigned k = 0; k < I.numSuccessors(); ++k) {
+        const Successor &s = I.successors()[k];
+        if (s.isDefault) {
+          if (!want(mi.defaultEdge < 0 && k + 1 == I.numSuccessors(),
+                    "default must be the last edge"))
+            return false;
+          mi.defaultEdge = edge(I, s);
+          if (mi.defaultEdge < 0)
+            return false;
+          continue;
+        }
+        llvm::SmallVector<const Type *, 4> bt;
+        if (!want(patTypes(s.pattern, t, bt), "has a pattern that does not fit the matched type"))
+          return false;
+        auto it = blockPc.find(s.block);
+        if (!want(s.block && it != blockPc.end(), "branches to a block that is not in the function") ||
+            !want(s.numArgs == 0, "passes arguments on a pattern arm") ||
+            !want(s.block->numArgs() == bt.size(),
+                  "arm target's parameters differ from the pattern's bindings"))
+          return false;
+        MatchArm arm{s.pattern, it->second, static_cast<uint32_t>(cf->regLists.size()),
+                     static_cast<uint32_t>(bt.size())};
+        for (unsigned j = 0; j < bt.size(); ++j) {
+          if (!want(s.block->arg(j)->type() == bt[j],
+                    "arm target's parameter type differs from the bound value's"))
+            return false;
+          cf->regLists.push_back(s.block->arg(j)->id());
+        }
+        mi.arms.push_back(arm);
+      }
+      op.k = K::Match;
+      op.b = static_cast<uint32_t>(cf->matches.size());
+      cf->matches.push_back(std::move(mi));
+      return true;
+    }
+    case Opcode::Ret: {
+      const Type *rt = f.returnType();
+      if (rt && rt->isVoid()) {
+        if (!want(nops == 0, "returns a value from a void function"))
+          return false;
+        op.k = K::RetVoid;
+        return true;
+      }
+      if (!want(nops == 1, "must return a value") || !operandReg(0, op.a) ||
+          !want(opTy(0) == rt && validType(rt), "returns a value of the wrong type"))
+        return false;
+      op.k = K::Ret;
+      return true;
+    }
+    case Opcode::Unreachable:
+      op.k = K::Unreachable;
+      return true;
+    case Opcode::Panic:
+      op.k = K::Panic;
+      return true;
+    case Opcode::DbgValue:
+      break;
+    }
+    err = "cannot be interpreted";
+    return false;
+  };
+
+  for (const Block &b : f.blocks()) {
+    for (const Instruction &I : b.insts()) {
+      if (I.opcode() == Opcode::DbgValue)
+        continue;
+      Op op;
+      err.clear();
+      if (!translateInst(I, op)) {
+        op = Op();
+        op.k = K::Malformed;
+        op.inst = &I;
+        op.a = static_cast<uint32_t>(cf->messages.size());
+        cf->messages.push_back("malformed IR: " + I.opcodeName().str() +
+                               " instruction " + err);
+      }
+      cf->code.push_back(op);
+    }
+    if (!b.terminator()) {
+      Op op;
+      op.k = K::Malformed;
+      op.a = static_cast<uint32_t>(cf->messages.size());
+      cf->messages.push_back("malformed IR: block " +
+                             (b.name().empty() ? "bb" + std::to_string(b.id())
+                                               : b.name().str()) +
+                             " does not end with a terminator");
+      cf->code.push_back(op);
+    }
+  }
+
+  cf->numRegs = cf->constBase + static_cast<uint32_t>(cf->consts.size());
+  for (const Argument *a : f.args())
+    cf->paramRegs.push_back(a->id());
+  return cf;
+}
+
+//===----------------------------------------------------------------------===//
+// Memory
+//===----------------------------------------------------------------------===//
+
+bool Interpreter::Impl::resolve(int64_t p, const Type *t, const char *what,
+                                uint32_t &cell) {
+  if (p == 0) {
+    memError_ = std::string(what) + " through a null pointer";
+    return false;
+  }
+  if (p < 0) {
+    memError_ = std::string(what) + " through a pointer to a string constant";
+    return false;
+  }
+  uint64_t id = static_cast<uint64_t>(p) >> kOffsetBits;
+  uint32_t off = static_cast<uint32_t>(p & kMaxOffset);
+  // Allocations are made and freed in stack order, so ids ascend.
+  const AllocRec *rec = nullptr;
+  if (!allocs_.empty() && allocs_.back().id == id) {
+    rec = &allocs_.back();
+  } else {
+    auto it = std::lower_bound(
+        allocs_.begin(), allocs_.end(), id,
+        [](const AllocRec &r, uint64_t v) { return r.id < v; });
+    if (it != allocs_.end() && it->id == id)
+      rec = &*it;
+  }
+  if (!rec) {
+    memError_ = std::string(what) +
+                (id < nextAllocId_
+                     ? " through a dangling pointer (its alloca's call has returned)"
+                     : " through an invalid pointer");
+    return false;
+  }
+  if (!(off == 0 && rec->type == t) && !containsAt(rec->type, off, t)) {
+    memError_ = std::string(what) + " of " + t->str() +
+                " through a pointer that does not point at one (it points " +
+                std::to_string(off) + " cells into a " + rec->type->str() + ")";
+    return false;
+  }
+  cell = rec->base + off;
+  return true;
+}
+
+Slot Interpreter::Impl::readCells(const Type *t, uint32_t cell) {
+  if (t->isStruct()) {
+    const Layout &l = layout(t);
+    AggRef a(new Agg());
+    a->type = t;
+    a->fields.reserve(t->fields().size());
+    for (unsigned i = 0; i < t->fields().size(); ++i)
+      a->fields.push_back(readCells(t->fields()[i], cell + l.offsets[i]));
+    Slot s;
+    s.a = std::move(a);
+    return s;
+  }
+  if (t->isEnum())
+    return cells_[cell].a ? cells_[cell] : zeroOf(t);
+  Slot s;
+  s.i = cells_[cell].i;
+  return s;
+}
+
+void Interpreter::Impl::writeCells(const Type *t, uint32_t cell, const Slot &v) {
+  if (t->isStruct()) {
+    const Layout &l = layout(t);
+    const Agg *a = aggOf(v, t);
+    for (unsigned i = 0; i < t->fields().size(); ++i)
+      writeCells(t->fields()[i], cell + l.offsets[i], a->fields[i]);
+    return;
+  }
+  if (t->isEnum())
+    cells_[cell].a = v.a;
+  else
+    cells_[cell].i = v.i;
+}
+
+bool Interpreter::Impl::matchPat(const Pattern *p, const Slot &v, const Type *t) {
+  switch (p->kind) {
+  case Pattern::Wildcard:
+    return true;
+  case Pattern::Bind:
+    binds_.push_back(v);
+    return true;
+  case Pattern::Int:
+    return v.i == norm(static_cast<uint64_t>(p->intValue), shiftOf(t));
+  case Pattern::Variant: {
+    const Agg *a = aggOf(v, t);
+    if (a->tag != p->variant)
+      return false;
+    auto fts = t->variants()[p->variant].fields;
+    for (unsigned i = 0; i < fts.size(); ++i)
+      if (!matchPat(p->fields[i], a->fields[i], fts[i]))
+        return false;
+    return true;
+  }
+  }
+  return false;
+}
+
+//===----------------------------------------------------------------------===//
+// Execution
+//===----------------------------------------------------------------------===//
+
+InterpResult Interpreter::Impl::run(const Function &f, llvm::ArrayRef<int64_t> args) {
+  executed_ = 0;
+  clearStacks();
+  InterpResult res;
+  auto fail = [&](std::string msg) {
+    res.kind = InterpResult::Trapped;
+    res.message = std::move(msg);
+    res.function = &f;
+    return res;
+  };
+  if (f.isDeclaration())
+    return fail("cannot run @" + f.name().str() + ": it is only declared");
+  if (args.size() != f.args().size())
+    return fail("@" + f.name().str() + " takes " + std::to_string(f.args().size()) +
+                " arguments, but run() was given " + std::to_string(args.size()));
+  for (const Argument *a : f.args())
+    if (!a->type() || !a->type()->isInt() || !validType(a->type()))
+      return fail("parameter " + std::to_string(a->index()) + " of @" +
+                  f.name().str() + " has type " + typeStr(a->type()) +
+                  "; run() passes integers only");
+  CFunc *cf = get(f);
+  regs_.resize(cf->numRegs);
+  for (size_t k = 0; k < cf->consts.size(); ++k)
+    regs_[cf->constBase + k] = cf->consts[k];
+  for (unsigned k = 0; k < args.size(); ++k)
+    regs_[cf->paramRegs[k]].i =
+        norm(static_cast<uint64_t>(args[k]), shiftOf(f.args()[k]->type()));
+  frames_.push_back(Frame{cf, 0, 0, 0, 0, 0});
+  return execute();
+}
+
+InterpResult Interpreter::Impl::execute() {
+  Frame *fr = &frames_.back();
+  CFunc *cf = fr->cf;
+  const Op *code = cf->code.data();
+  Slot *R = regs_.data() + fr->base;
+  uint32_t pc = 0;
+  const uint64_t limit =
+      opts_.instructionLimit ? opts_.instructionLimit : UINT64_MAX;
+  uint64_t n = 0;
+  const Op *cur = nullptr;
+
+  auto finish = [&](InterpResult::Kind kind, std::string msg) {
+    InterpResult res;
+    res.kind = kind;
+    res.message = std::move(msg);
+    res.inst = cur ? cur->inst : nullptr;
+    res.function = cf->fn;
+    executed_ = n;
+    clearStacks();
+    return res;
+  };
+#define TRAP(msg) return finish(InterpResult::Trapped, (msg))
+#define PANIC(msg) return finish(InterpResult::Panicked, (msg))
+
+  auto takeEdge = [&](uint32_t e) {
+    const Edge &E = cf->edges[e];
+    const Move *mv = cf->moves.data() + E.firstMove;
+    for (uint32_t k = 0; k < E.numMoves; ++k) {
+      if (LLVM_LIKELY(!mv[k].agg))
+        R[mv[k].dst].i = R[mv[k].src].i;
+      else
+        R[mv[k].dst].a = R[mv[k].src].a;
+    }
+    pc = E.target;
+  };
+
+  for (;;) {
+    const Op &op = code[pc++];
+    cur = &op;
+    if (LLVM_UNLIKELY(n >= limit))
+      TRAP("instruction limit exceeded");
+    ++n;
+    switch (op.k) {
+    case K::Add:
+      R[op.dst].i = norm(static_cast<uint64_t>(R[op.a].i) + static_cast<uint64_t>(R[op.b].i), op.sh);
+      break;
+    case K::Sub:
+      R[op.dst].i = norm(static_cast<uint64_t>(R[op.a].i) - static_cast<uint64_t>(R[op.b].i), op.sh);
+      break;
+    case K::Mul:
+      R[op.dst].i = norm(static_cast<uint64_t>(R[op.a].i) * static_cast<uint64_t>(R[op.b].i), op.sh);
+      break;
+    case K::And:
+      R[op.dst].i = R[op.a].i & R[op.b].i;
+      break;
+    case K::Or:
+      R[op.dst].i = R[op.a].i | R[op.b].i;
+      break;
+    case K::Xor:
+      R[op.dst].i = R[op.a].i ^ R[op.b].i;
+      break;
+    case K::Shl: {
+      unsigned amt = static_cast<unsigned>(zx(R[op.b].i, op.sh) % (64 - op.sh));
+      R[op.dst].i = norm(static_cast<uint64_t>(R[op.a].i) << amt, op.sh);
+      break;
+    }
+    case K::LShr: {
+      unsigned amt = static_cast<unsigned>(zx(R[op.b].i, op.sh) % (64 - op.sh));
+      R[op.dst].i = norm(zx(R[op.a].i, op.sh) >> amt, op.sh);
+      break;
+    }
+    case K::AShr: {
+      unsigned amt = static_cast<unsigned>(zx(R[op.b].i, op.sh) % (64 - op.sh));
+      R[op.dst].i = norm(static_cast<uint64_t>(sx(R[op.a].i, op.sh) >> amt), op.sh);
+      break;
+    }
+    case K::SDiv:
+    case K::SRem: {
+      int64_t b = sx(R[op.b].i, op.sh);
+      if (LLVM_UNLIKELY(b == 0))
+        PANIC("division by zero");
+      int64_t a = sx(R[op.a].i, op.sh);
+      uint64_t r;
+      if (b == -1) // MIN / -1 overflows: wraps to MIN, and the remainder is 0
+        r = op.k == K::SDiv ? 0 - static_cast<uint64_t>(a) : 0;
+      else
+        r = static_cast<uint64_t>(op.k == K::SDiv ? a / b : a % b);
+      R[op.dst].i = norm(r, op.sh);
+      break;
+    }
+    case K::UDiv:
+    case K::URem: {
+      uint64_t b = zx(R[op.b].i, op.sh);
+      if (LLVM_UNLIKELY(b == 0))
+        PANIC("division by zero");
+      uint64_t a = zx(R[op.a].i, op.sh);
+      R[op.dst].i = norm(op.k == K::UDiv ? a / b : a % b, op.sh);
+      break;
+    }
+    case K::Eq:
+      R[op.dst].i = R[op.a].i == R[op.b].i;
+      break;
+    case K::Ne:
+      R[op.dst].i = R[op.a].i != R[op.b].i;
+      break;
+    case K::Slt:
+      R[op.dst].i = sx(R[op.a].i, op.sh) < sx(R[op.b].i, op.sh);
+      break;
+    case K::Sle:
+      R[op.dst].i = sx(R[op.a].i, op.sh) <= sx(R[op.b].i, op.sh);
+      break;
+    case K::Sgt:
+      R[op.dst].i = sx(R[op.a].i, op.sh) > sx(R[op.b].i, op.sh);
+      break;
+    case K::Sge:
+      R[op.dst].i = sx(R[op.a].i, op.sh) >= sx(R[op.b].i, op.sh);
+      break;
+    case K::Ult:
+      R[op.dst].i = zx(R[op.a].i, op.sh) < zx(R[op.b].i, op.sh);
+      break;
+    case K::Ule:
+      R[op.dst].i = zx(R[op.a].i, op.sh) <= zx(R[op.b].i, op.sh);
+      break;
+    case K::Ugt:
+      R[op.dst].i = zx(R[op.a].i, op.sh) > zx(R[op.b].i, op.sh);
+      break;
+    case K::Uge:
+      R[op.dst].i = zx(R[op.a].i, op.sh) >= zx(R[op.b].i, op.sh);
+      break;
+    case K::Select:
+      R[op.dst].i = (R[op.a].i & 1) ? R[op.b].i : R[op.c].i;
+      break;
+    case K::SelectAgg: {
+      AggRef v = (R[op.a].i & 1) ? R[op.b].a : R[op.c].a;
+      R[op.dst].a = std::move(v);
+      break;
+    }
+    case K::ZExt:
+      R[op.dst].i = norm(zx(R[op.a].i, op.sh2), op.sh);
+      break;
+    case K::SExt:
+      R[op.dst].i = norm(static_cast<uint64_t>(sx(R[op.a].i, op.sh2)), op.sh);
+      break;
+    case K::Trunc:
+      R[op.dst].i = norm(static_cast<uint64_t>(R[op.a].i), op.sh);
+      break;
+
+    case K::Alloca: {
+      uint32_t size = op.c;
+      if (LLVM_UNLIKELY(nextAllocId_ > kMaxAllocId))
+        TRAP("too many allocas");
+      uint64_t id = nextAllocId_++;
+      uint32_t base;
+      // The alloca's register is non-zero iff it already ran in this call.
+      // Running it again (in a loop, or after inlining put it there) ends the
+      // previous object's lifetime, like a C block-scope variable: its cells
+      // are reused and re-zeroed, and old pointers to it become dangling.
+      // This keeps memory bounded by the allocas of the live calls.
+      if (int64_t prev = R[op.dst].i) {
+        uint64_t oldId = static_cast<uint64_t>(prev) >> kOffsetBits;
+        auto it = std::lower_bound(
+            allocs_.begin() + fr->allocBase, allocs_.end(), oldId,
+            [](const AllocRec &r, uint64_t v) { return r.id < v; });
+        if (LLVM_UNLIKELY(it == allocs_.end() || it->id != oldId))
+          TRAP("internal error: an alloca's previous object is missing");
+        base = it->base;
+        allocs_.erase(it);
+        for (uint32_t k = 0; k < size; ++k)
+          cells_[base + k] = Slot();
+      } else {
+        if (LLVM_UNLIKELY(cells_.size() + size > kMaxCells))
+          TRAP("stack memory limit exceeded (alloca)");
+        base = static_cast<uint32_t>(cells_.size());
+        cells_.resize(cells_.size() + size); // zero-initialised
+      }
+      allocs_.push_back(AllocRec{id, base, size, cf->types[op.b]});
+      R[op.dst].i = static_cast<int64_t>(id << kOffsetBits);
+      break;
+    }
+    case K::Load:
+    case K::LoadAgg: {
+      const Type *t = cf->types[op.b];
+      uint32_t cell;
+      if (LLVM_UNLIKELY(!resolve(R[op.a].i, t, "load", cell)))
+        TRAP(memError_);
+      if (op.k == K::Load) {
+        if (t->isEnum())
+          R[op.dst].a = cells_[cell].a ? cells_[cell].a : zeroOf(t).a;
+        else
+          R[op.dst].i = cells_[cell].i;
+      } else {
+        Slot v = readCells(t, cell);
+        R[op.dst].a = std::move(v.a);
+      }
+      break;
+    }
+    case K::Store:
+    case K::StoreAgg: {
+      const Type *t = cf->types[op.c];
+      uint32_t cell;
+      if (LLVM_UNLIKELY(!resolve(R[op.b].i, t, "store", cell)))
+        TRAP(memError_);
+      if (op.k == K::Store) {
+        if (t->isEnum())
+          cells_[cell].a = R[op.a].a;
+        else
+          cells_[cell].i = R[op.a].i;
+      } else {
+        Slot v = R[op.a]; // keep the value alive while writing
+        writeCells(t, cell, v);
+      }
+      break;
+    }
+    case K::FieldAddr: {
+      uint32_t cell;
+      if (LLVM_UNLIKELY(!resolve(R[op.a].i, cf->types[op.b], "struct.addr", cell)))
+        TRAP(memError_);
+      // The field lies inside the allocation, so the offset cannot overflow.
+      R[op.dst].i = R[op.a].i + op.c;
+      break;
+    }
+
+    case K::StructMake:
+    case K::EnumMake: {
+      const Type *t = cf->types[op.b];
+      bool isEnum = op.k == K::EnumMake;
+      unsigned nf = isEnum ? t->variants()[op.c].fields.size() : t->fields().size();
+      AggRef a(new Agg());
+      a->type = t;
+      a->tag = isEnum ? op.c : 0;
+      a->fields.reserve(nf);
+      for (unsigned k = 0; k < nf; ++k)
+        a->fields.push_back(R[cf->regLists[op.a + k]]);
+      R[op.dst].a = std::move(a);
+      break;
+    }
+    case K::StructExtract: {
+      const Type *t = op.inst->auxType();
+      const Agg *a = aggOf(R[op.a], t);
+      if (LLVM_UNLIKELY(a->type != t || op.c >= a->fields.size()))
+        TRAP("internal error: struct.extract on a value of another type");
+      Slot v = a->fields[op.c];
+      R[op.dst] = std::move(v);
+      break;
+    }
+    case K::StructInsert: {
+      const Type *st = op.inst->auxType();
+      const Agg *a = aggOf(R[op.a], st);
+      if (LLVM_UNLIKELY(a->type != st || op.c >= a->fields.size()))
+        TRAP("internal error: struct.insert on a value of another type");
+      AggRef copy(new Agg(*a));
+      copy->fields[op.c] = R[op.b];
+      R[op.dst].a = std::move(copy);
+      break;
+    }
+    case K::EnumTag: {
+      const Agg *a = aggOf(R[op.a], cf->types[op.b]);
+      R[op.dst].i = norm(a->tag, op.sh);
+      break;
+    }
+    case K::EnumPayload: {
+      const Type *t = cf->types[op.b];
+      const Agg *a = aggOf(R[op.a], t);
+      unsigned variant = op.c & 0xffff, field = op.c >> 16;
+      if (LLVM_UNLIKELY(a->type != t))
+        TRAP("internal error: enum.payload on a value of another type");
+      if (a->tag != variant)
+        TRAP("enum.payload of variant " + t->variants()[variant].name.str() +
+             " on a value holding " + t->variants()[a->tag].name.str());
+      Slot v = a->fields[field];
+      R[op.dst] = std::move(v);
+      break;
+    }
+
+    case K::Call: {
+      if (LLVM_UNLIKELY(frames_.size() >= opts_.maxCallDepth))
+        TRAP("call depth limit exceeded");
+      CallInfo &ci = cf->calls[op.a];
+      if (!ci.cf)
+        ci.cf = get(*ci.callee);
+      CFunc *callee = ci.cf;
+      size_t newBase = regs_.size();
+      if (LLVM_UNLIKELY(newBase + callee->numRegs > kMaxRegs))
+        TRAP("call stack memory limit exceeded");
+      fr->pc = pc;
+      uint32_t callerBase = fr->base;
+      regs_.resize(newBase + callee->numRegs);
+      R = regs_.data() + callerBase;
+      Slot *CR = regs_.data() + newBase;
+      for (uint32_t k = 0; k < ci.numArgs; ++k)
+        CR[callee->paramRegs[k]] = R[cf->regLists[ci.firstArg + k]];
+      for (size_t k = 0; k < callee->consts.size(); ++k)
+        CR[callee->constBase + k] = callee->consts[k];
+      frames_.push_back(Frame{callee, 0, static_cast<uint32_t>(newBase),
+                              static_cast<uint32_t>(allocs_.size()),
+                              static_cast<uint32_t>(cells_.size()), op.dst});
+      fr = &frames_.back();
+      cf = callee;
+      code = cf->code.data();
+      R = CR;
+      pc = 0;
+      break;
+    }
+    case K::CallRuntime: {
+      int64_t v = R[op.a].i;
+      switch (static_cast<Builtin>(op.b)) {
+      case Builtin::PrintI64:
+      case Builtin::PrintlnI64:
+        out_ << v;
+        break;
+      case Builtin::PrintBool:
+      case Builtin::PrintlnBool:
+        out_ << ((v & 1) ? "true" : "false");
+        break;
+      case Builtin::PrintStr:
+      case Builtin::PrintlnStr: {
+        uint64_t idx = static_cast<uint64_t>(v) & 0xffffffffu;
+        if (v >= 0 || (static_cast<uint64_t>(v) & kVecTag) == kVecTag ||
+            idx >= strings_.size())
+          TRAP("@" + op.inst->callee()->name().str() +
+               ": the argument does not point at a string constant");
+        out_ << strings_[idx];
+        break;
+      }
+      }
+      Builtin b = static_cast<Builtin>(op.b);
+      if (b == Builtin::PrintlnI64 || b == Builtin::PrintlnBool ||
+          b == Builtin::PrintlnStr)
+        out_ << '\n';
+      break;
+    }
+    case K::CallRuntimeN: {
+      const uint32_t *args = cf->regLists.data() + op.a;
+      auto arg = [&](unsigned k) { return R[args[k]].i; };
+      // Vectors are handles: string-bit | vector-bit | index into vecs_.
+      auto vecOf = [&](int64_t h) -> std::vector<int64_t> * {
+        uint64_t u = static_cast<uint64_t>(h);
+        if ((u & kVecTag) != kVecTag || (u & ~kVecTag) >= vecs_.size())
+          return nullptr;
+        return &vecs_[u & ~kVecTag];
+      };
+      switch (static_cast<RtFn>(op.b)) {
+      case RtFn::VecNew:
+        if (vecs_.size() >= kMaxVecs)
+          TRAP("too many vectors");
+        vecs_.emplace_back();
+        R[op.dst].i = static_cast<int64_t>(kVecTag | (vecs_.size() - 1));
+        break;
+      case RtFn::PanicBounds:
+        PANIC("index out of bounds: index " + std::to_string(arg(0)) + ", len " +
+              std::to_string(arg(1)));
+      case RtFn::PanicStr: {
+        int64_t v = arg(0);
+        uint64_t idx = static_cast<uint64_t>(v) & 0xffffffffu;
+        if (v >= 0 || (static_cast<uint64_t>(v) & kVecTag) == kVecTag ||
+            idx >= strings_.size())
+          TRAP("@qz_panic_str: the argument does not point at a string constant");
+        PANIC(strings_[idx].str());
+      }
+      default: {
+        std::vector<int64_t> *v = vecOf(arg(0));
+        if (!v)
+          TRAP("@" + op.inst->callee()->name().str() +
+               ": the argument is not a vector");
+        switch (static_cast<RtFn>(op.b)) {
+        case RtFn::VecLen:
+          R[op.dst].i = static_cast<int64_t>(v->size());
+          break;
+        case RtFn::VecPush:
+          if (++vecElems_ > kMaxVecElems)
+            TRAP("vector memory limit exceeded");
+          v->push_back(arg(1));
+          break;
+        case RtFn::VecPop:
+          if (v->empty())
+            TRAP("@qz_vec_pop on an empty vector");
+          R[op.dst].i = v->back();
+          v->pop_back();
+          --vecElems_;
+          break;
+        case RtFn::VecGet:
+        case RtFn::VecSet: {
+          uint64_t i = static_cast<uint64_t>(arg(1));
+          if (i >= v->size())
+            TRAP("@" + op.inst->callee()->name().str() + ": index " +
+                 std::to_string(arg(1)) + " out of range for length " +
+                 std::to_string(v->size()) + " (MIR must check it first)");
+          if (static_cast<RtFn>(op.b) == RtFn::VecGet)
+            R[op.dst].i = (*v)[i];
+          else
+            (*v)[i] = arg(2);
+          break;
+        }
+        default:
+          break;
+        }
+      }
+      }
+      break;
+    }
+    case K::CallUnknown:
+      TRAP("call to runtime function @" + op.inst->callee()->name().str() +
+           ", which the interpreter does not implement");
+
+    case K::Br:
+      takeEdge(op.b);
+      break;
+    case K::CondBr:
+      takeEdge((R[op.a].i & 1) ? op.b : op.c);
+      break;
+    case K::Switch: {
+      const SwitchInfo &si = cf->switches[op.b];
+      int64_t v = R[op.a].i;
+      uint32_t e = si.defaultEdge;
+      auto it = std::lower_bound(
+          si.cases.begin(), si.cases.end(), v,
+          [](const std::pair<int64_t, uint32_t> &c, int64_t x) { return c.first < x; });
+      if (it != si.cases.end() && it->first == v)
+        e = it->second;
+      takeEdge(e);
+      break;
+    }
+    case K::Match: {
+      const MatchInfo &mi = cf->matches[op.b];
+      const Slot &v = R[op.a];
+      const MatchArm *hit = nullptr;
+      for (const MatchArm &arm : mi.arms) {
+        binds_.clear();
+        if (matchPat(arm.pat, v, mi.type)) {
+          hit = &arm;
+          break;
+        }
+      }
+      if (hit) {
+        // The bound values were copied out, so a target parameter may safely
+        // overwrite the matched register.
+        for (uint32_t k = 0; k < hit->numParams; ++k)
+          R[cf->regLists[hit->firstParam + k]] = std::move(binds_[k]);
+        binds_.clear();
+        pc = hit->target;
+      } else if (mi.defaultEdge >= 0) {
+        takeEdge(static_cast<uint32_t>(mi.defaultEdge));
+      } else {
+        TRAP("match: no arm matches the value and there is no default");
+      }
+      break;
+    }
+    case K::Ret:
+    case K::RetVoid: {
+      Slot v;
+      if (op.k == K::Ret)
+        v = R[op.a];
+      uint32_t dst = fr->retDst;
+      bool retInt = cf->returnsInt;
+      allocs_.resize(fr->allocBase);
+      cells_.resize(fr->cellBase);
+      regs_.resize(fr->base);
+      frames_.pop_back();
+      if (frames_.empty()) {
+        InterpResult res;
+        res.value = retInt ? v.i : 0;
+        executed_ = n;
+        clearStacks();
+        return res;
+      }
+      fr = &frames_.back();
+      cf = fr->cf;
+      code = cf->code.data();
+      R = regs_.data() + fr->base;
+      pc = fr->pc;
+      if (op.k == K::Ret)
+        R[dst] = std::move(v);
+      break;
+    }
+    case K::Unreachable:
+      TRAP("unreachable executed");
+    case K::Panic:
+      PANIC(op.inst->message().str());
+    case K::Malformed:
+      TRAP(cf->messages[op.a]);
+    }
+  }
+#undef TRAP
+#undef PANIC
+}
+
+//===----------------------------------------------------------------------===//
+// Public API
+//===----------------------------------------------------------------------===//
+
+Interpreter::Interpreter(const Module &m, llvm::raw_ostream &out,
+                         llvm::raw_ostream &err, InterpOptions opts)
+    : impl_(std::make_unique<Impl>(m, out, err, opts)) {}
+Interpreter::~Interpreter() = default;
+
+InterpResult Interpreter::run(const Function &f, llvm::ArrayRef<int64_t> args) {
+  return impl_->run(f, args);
+}
+uint64_t Interpreter::instructionsExecuted() const { return impl_->executed(); }
+void Interpreter::invalidate() { impl_->invalidate(); }
+
+std::string qmir::formatSourceLoc(const Module &m, LocId loc) {
+  if (loc == 0 || loc > m.numLocs())
+    return {};
+  const SourceLoc &l = m.loc(loc);
+  std::string file = l.file < m.sourceFiles().size() ? m.sourceFiles()[l.file]
+                                                     : std::string("<unknown>");
+  return file + ":" + std::to_string(l.line) + ":" + std::to_string(l.col);
+}
+
+int qmir::runMain(const Module &m, llvm::raw_ostream &out, llvm::raw_ostream &err,
+                  InterpOptions opts) {
+  const Function *mainFn = m.function("main");
+  if (!mainFn || mainFn->isDeclaration()) {
+    err << "error: interpreter: "
+        << (mainFn ? "@main is only declared" : "no @main function") << "\n";
+    return 1;
+  }
+  Interpreter interp(m, out, err, opts);
+  InterpResult r = interp.run(*mainFn);
+  out.flush(); // program output comes before the diagnostic
+  std::string where =
+      r.inst ? formatSourceLoc(m, r.inst->loc()) : std::string();
+  switch (r.kind) {
+  case InterpResult::Returned:
+    return static_cast<int>(static_cast<uint64_t>(r.value) & 0xff);
+  case InterpResult::Panicked:
+    err << "panic: " << r.message;
+    if (!where.empty())
+      err << " at " << where;
+    err << "\n";
+    return 101;
+  case InterpResult::Trapped:
+    err << "error: interpreter: " << r.message;
+    if (r.function)
+      err << " (in @" << r.function->name() << ")";
+    if (!where.empty())
+      err << " at " << where;
+    err << "\n";
+    return 70;
+  }
+  return 70;
+}

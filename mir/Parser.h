@@ -1,0 +1,42 @@
+// The MIR text parser: reads the format of docs/mir.md into a Module.
+//
+// Errors are reported clang-style (FILE:LINE:COL, the line, a caret) through
+// the SourceMgr; the parser recovers at the next line or top-level item and
+// stops after 20 errors. Any input, including random bytes and truncated or
+// deeply nested text, yields either a module or errors: never a crash or hang.
+#pragma once
+
+#include "mir/IR.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/SMLoc.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <memory>
+
+namespace qmir {
+
+/// Where each Function, Block and Instruction was defined in the parsed text.
+/// The locations point into the SourceMgr's buffer, so they are valid as long
+/// as that SourceMgr lives.
+struct MIRSourceMap {
+  llvm::DenseMap<const void *, llvm::SMLoc> locs;
+  /// The definition's location, or an invalid SMLoc if `p` was not parsed.
+  llvm::SMLoc lookup(const void *p) const;
+};
+
+/// Parses buffer `bufferId` of `sm`. Errors are printed clang-style through
+/// sm.PrintMessage(errs, ...) ("FILE:LINE:COL: error: ..." + line + caret);
+/// returns nullptr if there was any error.
+std::unique_ptr<Module> parseMIR(llvm::SourceMgr &sm, unsigned bufferId,
+                                 llvm::raw_ostream &errs,
+                                 MIRSourceMap *map = nullptr);
+
+/// Convenience for tests: parses `text` (buffer name `name`).
+std::unique_ptr<Module> parseMIRString(llvm::StringRef text,
+                                       llvm::raw_ostream &errs,
+                                       llvm::StringRef name = "<string>");
+
+} // namespace qmir

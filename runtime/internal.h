@@ -1,0 +1,116 @@
+// Internal declarations of the qmir runtime: task layout, waiters, scheduler
+// hooks used by channels and the poller. Not part of the C ABI.
+#pragma once
+
+#include "qz_runtime.h"
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+namespace qzrt {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+uint64_t now_ns();
+
+// Test-and-test-and-set lock for short critical sections (channel state,
+// local run queues); yields the CPU if the holder was descheduled.
+class SpinLock {
+  std::atomic<bool> locked_{false};
+
+public:
+  void lock();
+  bool try_lock() { return !locked_.load(std::memory_order_relaxed) &&
+                           !locked_.exchange(true, std::memory_order_acquire); }
+  void unlock() { locked_.store(false, std::memory_order_release); }
+};
+
+// Task states; see docs/runtime.md for the transition table.
+enum TaskState : uint32_t { IDLE = 0, SCHEDULED = 1, RUNNING = 2, NOTIFIED = 3, DONE = 4 };
+
+// What a suspended task waits on (for the deadlock report).
+enum WaitKind : uint8_t { W_NONE, W_RECV, W_SEND, W_SLEEP, W_IO, W_YIELD };
+
+enum WaitStatus : int { WS_WAITING = 0, WS_DONE = 1, WS_CLOSED = 2 };
+
+// A parked party in a channel's sender or receiver queue: a task, or a thread
+// blocked in a blocking-form operation. Whoever removes it from the queue (a
+// peer or close, under the channel lock) completes it: writes value and
+// status, then wakes it. Removal happens once, so the wake happens once.
+struct Waiter {
+  Waiter *next = nullptr;
+  Waiter *prev = nullptr;
+  qz_task *task = nullptr;  // null: a blocked thread waits on `status`
+  int64_t value = 0;        // send: value offered; recv: value received
+  uint8_t blocked = 0;      // thread waiter counted by the detector: 1 thread, 2 worker
+  std::atomic<int> status{WS_WAITING};
+};
+
+} // namespace qzrt
+
+struct qz_task {
+  std::atomic<uint32_t> state{qzrt::SCHEDULED};
+  std::atomic<int32_t> refs{1};
+  qz_poll_fn poll = nullptr;
+  void *frame = nullptr;
+  qz_task *qnext = nullptr;  // link in the global injection queue
+  qz_task *rprev = nullptr;  // link in the registry of live tasks
+  qz_task *rnext = nullptr;
+  uint32_t shard = 0;
+  bool is_main = false;
+  // The current wait, set by the poll-form operation that parked the task and
+  // cleared when it completes. `armed` means the waiter is (or was) queued.
+  bool armed = false;
+  bool yielded = false;
+  uint8_t wait_kind = qzrt::W_NONE;
+  uint64_t wait_obj = 0;  // channel id, fd
+  const void *wait_ptr = nullptr;  // channel or fd record, to check reuse
+  uint64_t id = 0;
+  const char *name = nullptr;
+  int64_t result = 0;
+  qzrt::Waiter waiter;
+};
+
+namespace qzrt {
+
+// Scheduler hooks.
+void wake_task(qz_task *t);
+// The calling thread is about to block in a blocking-form operation on the
+// thread waiter w, already queued; called under the channel lock. Leaves the
+// scheduler (spills this worker's queues), counts the thread as blocked for
+// the deadlock detector and runs it. Returns true if work was spilled: call
+// kick_idle() after unlocking.
+bool enter_blocking(Waiter *w, uint8_t kind, uint64_t obj);
+// The completer of a thread waiter (under the channel lock) ends its count.
+void blocked_waiter_completed(Waiter *w);
+void leave_blocking();
+void kick_idle();
+// Pending wake sources (timers, I/O waits, external refs).
+void add_pending(int64_t n);
+bool scheduler_running();
+
+// Poller interface: timers and I/O readiness, one implementation per OS
+// event API (epoll here; docs/runtime.md maps it to kqueue).
+class Poller {
+public:
+  virtual ~Poller() = default;
+  // Wake `t` (setting t->waiter.status = WS_DONE) at or after deadline_ns.
+  virtual void add_timer(uint64_t deadline_ns, qz_task *t) = 0;
+  // Wake `t` once when fd is ready for `events`; 0 or -errno.
+  virtual int arm_io(int fd, int events, qz_task *t) = 0;
+  virtual void forget_fd(int fd) = 0;
+  virtual void stop() = 0;  // joins the poller thread
+};
+Poller *make_epoll_poller();
+Poller *current_poller();
+
+[[noreturn]] void fatal(const char *fmt, ...);
+
+} // namespace qzrt

@@ -1,0 +1,795 @@
+// Scheduler: worker threads with local run queues, a LIFO "runnext" slot,
+// work stealing, a global injection queue, spinning before parking, the task
+// state machine, the registry of live tasks and the deadlock detector.
+// docs/runtime.md describes the design and the protocols.
+#include "internal.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace qzrt {
+
+uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+void SpinLock::lock() {
+  for (unsigned spins = 0;; ++spins) {
+    if (!locked_.exchange(true, std::memory_order_acquire))
+      return;
+    while (locked_.load(std::memory_order_relaxed)) {
+      if (++spins < 200)
+        cpu_relax();
+      else
+        sched_yield();
+    }
+  }
+}
+
+void fatal(const char *fmt, ...) {
+  fflush(stdout);
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("qz runtime: internal error: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  fflush(stderr);
+  abort();
+}
+
+namespace {
+
+void futex_wait(std::atomic<uint32_t> *w, uint32_t val) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t *>(w), FUTEX_WAIT_PRIVATE, val, nullptr,
+          nullptr, 0);
+}
+void futex_wake(std::atomic<uint32_t> *w) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t *>(w), FUTEX_WAKE_PRIVATE, 1, nullptr,
+          nullptr, 0);
+}
+
+constexpr unsigned kLocalCap = 256;  // local run queue ring size
+constexpr unsigned kRunnextStreak = 32;  // runnext picks before checking the queue
+constexpr uint64_t kSpinNs = 50000;   // spin this long before parking
+constexpr uint64_t kStallNs = 20000;  // a worker in one poll this long loses runnext
+constexpr unsigned kShards = 64;
+
+struct Sched;
+
+struct alignas(64) Worker {
+  Sched *sched = nullptr;
+  unsigned index = 0;
+  std::atomic<qz_task *> runnext{nullptr};
+  SpinLock qlock;
+  qz_task *ring[kLocalCap];
+  unsigned head = 0, count = 0;  // under qlock
+  std::atomic<unsigned> qsize{0};
+  std::atomic<uint64_t> polls{0};     // bumped at every poll (stall detection)
+  std::atomic<bool> in_poll{false};
+  std::atomic<uint32_t> wakeup{0};    // futex word for parking
+  unsigned tick = 0, streak = 0;
+  uint32_t rng = 0;
+  std::thread thread;
+};
+
+struct alignas(64) Shard {
+  SpinLock lock;
+  qz_task *head = nullptr;
+};
+
+struct Sched {
+  unsigned nworkers = 0;
+  Worker *workers = nullptr;
+  Poller *poller = nullptr;
+
+  std::mutex mu;  // global queue, idle list, blocked counts
+  std::deque<qz_task *> gq;
+  std::atomic<size_t> gq_len{0};
+  std::vector<Worker *> idle;
+  std::atomic<int> nidle{0};
+  std::atomic<int> nspinning{0};
+  int nblocked_workers = 0;  // under mu
+  int nblocked_threads = 0;  // under mu (workers included)
+  std::atomic<int64_t> pending{0};  // timers + I/O waits + external refs
+  std::atomic<int64_t> live{0};     // tasks not DONE
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> exiting{false};
+  bool exit_process = false;  // qz_main: exit when main finishes
+
+  std::atomic<uint64_t> next_id{1};
+  Shard shards[kShards];
+
+  qz_task *main_task = nullptr;
+  std::atomic<uint32_t> main_done{0};  // futex word for qz_run's thread
+  int64_t main_result = 0;
+};
+
+std::atomic<Sched *> g_sched{nullptr};
+// External references outlive a scheduler run (a thread may take one before
+// qz_run starts the scheduler).
+std::atomic<int64_t> g_external_refs{0};
+thread_local Worker *tl_worker = nullptr;
+thread_local qz_task *tl_current = nullptr;
+
+// ---- global queue (under mu) ----
+// A ring of pointers (not a list through the tasks: moving a batch must not
+// touch every task's cache line).
+void gq_push_locked(Sched &s, qz_task *t) {
+  s.gq.push_back(t);
+  s.gq_len.store(s.gq.size(), std::memory_order_relaxed);
+}
+qz_task *gq_pop_locked(Sched &s) {
+  if (s.gq.empty())
+    return nullptr;
+  qz_task *t = s.gq.front();
+  s.gq.pop_front();
+  s.gq_len.store(s.gq.size(), std::memory_order_relaxed);
+  return t;
+}
+
+void unpark(Worker *w) {
+  w->wakeup.store(1, std::memory_order_release);
+  futex_wake(&w->wakeup);
+}
+
+// Wake a parked worker if nobody is spinning (a spinner will find the work).
+void notify_idle(Sched &s) {
+  if (s.nspinning.load(std::memory_order_seq_cst) != 0 ||
+      s.nidle.load(std::memory_order_seq_cst) == 0)
+    return;
+  Worker *w = nullptr;
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    if (s.idle.empty() || s.nspinning.load() != 0)
+      return;
+    w = s.idle.back();
+    s.idle.pop_back();
+    s.nidle.fetch_sub(1);
+    s.nspinning.fetch_add(1);  // it starts out spinning
+  }
+  unpark(w);
+}
+
+void gq_push(Sched &s, qz_task *t) {
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    gq_push_locked(s, t);
+  }
+  notify_idle(s);
+}
+
+// ---- local queue ----
+void local_push(Worker &w, qz_task *t) {
+  w.qlock.lock();
+  if (w.count < kLocalCap) {
+    w.ring[(w.head + w.count) % kLocalCap] = t;
+    ++w.count;
+    w.qsize.store(w.count, std::memory_order_relaxed);
+    w.qlock.unlock();
+    return;
+  }
+  // Full: move half of it and t to the global queue.
+  qz_task *batch[kLocalCap / 2 + 1];
+  unsigned n = 0;
+  for (; n < kLocalCap / 2; ++n) {
+    batch[n] = w.ring[w.head];
+    w.head = (w.head + 1) % kLocalCap;
+  }
+  w.count -= n;
+  w.qsize.store(w.count, std::memory_order_relaxed);
+  w.qlock.unlock();
+  batch[n++] = t;
+  Sched &s = *w.sched;
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    for (unsigned i = 0; i < n; ++i)
+      gq_push_locked(s, batch[i]);
+  }
+}
+
+qz_task *local_pop(Worker &w) {
+  if (w.qsize.load(std::memory_order_relaxed) == 0)
+    return nullptr;
+  w.qlock.lock();
+  qz_task *t = nullptr;
+  if (w.count) {
+    t = w.ring[w.head];
+    w.head = (w.head + 1) % kLocalCap;
+    --w.count;
+    w.qsize.store(w.count, std::memory_order_relaxed);
+  }
+  w.qlock.unlock();
+  return t;
+}
+
+// Take about half of victim's queue: run the first, keep the rest.
+qz_task *steal_from(Worker &self, Worker &v) {
+  if (v.qsize.load(std::memory_order_relaxed) == 0)
+    return nullptr;
+  qz_task *batch[kLocalCap / 2];
+  unsigned n = 0;
+  if (!v.qlock.try_lock())
+    return nullptr;
+  unsigned take = (v.count + 1) / 2;
+  for (; n < take; ++n) {
+    batch[n] = v.ring[v.head];
+    v.head = (v.head + 1) % kLocalCap;
+  }
+  v.count -= n;
+  v.qsize.store(v.count, std::memory_order_relaxed);
+  v.qlock.unlock();
+  if (n == 0)
+    return nullptr;
+  for (unsigned i = 1; i < n; ++i)
+    local_push(self, batch[i]);
+  return batch[0];
+}
+
+// Move everything this worker holds to the global queue (before it blocks).
+void spill_locked(Sched &s, Worker &w) {
+  if (qz_task *t = w.runnext.exchange(nullptr))
+    gq_push_locked(s, t);
+  w.qlock.lock();
+  while (w.count) {
+    gq_push_locked(s, w.ring[w.head]);
+    w.head = (w.head + 1) % kLocalCap;
+    --w.count;
+  }
+  w.qsize.store(0, std::memory_order_relaxed);
+  w.qlock.unlock();
+}
+
+qz_task *gq_take(Sched &s, Worker &w) {
+  if (s.gq_len.load(std::memory_order_relaxed) == 0)
+    return nullptr;
+  std::lock_guard<std::mutex> g(s.mu);
+  qz_task *t = gq_pop_locked(s);
+  if (!t)
+    return nullptr;
+  // Grab a fair share into the local queue.
+  size_t share = s.gq.size() / s.nworkers;
+  w.qlock.lock();
+  if (share > kLocalCap - w.count)
+    share = kLocalCap - w.count;
+  if (share > kLocalCap / 2)
+    share = kLocalCap / 2;
+  for (size_t i = 0; i < share; ++i) {
+    w.ring[(w.head + w.count) % kLocalCap] = s.gq.front();
+    s.gq.pop_front();
+    ++w.count;
+  }
+  w.qsize.store(w.count, std::memory_order_relaxed);
+  w.qlock.unlock();
+  s.gq_len.store(s.gq.size(), std::memory_order_relaxed);
+  return t;
+}
+
+qz_task *find_local_work(Worker &w) {
+  Sched &s = *w.sched;
+  if (++w.tick % 61 == 0) {  // fairness for the global queue
+    if (qz_task *t = gq_take(s, w))
+      return t;
+  }
+  if (w.streak < kRunnextStreak) {
+    if (qz_task *t = w.runnext.exchange(nullptr, std::memory_order_acquire)) {
+      ++w.streak;
+      return t;
+    }
+  }
+  w.streak = 0;
+  if (qz_task *t = local_pop(w))
+    return t;
+  if (qz_task *t = w.runnext.exchange(nullptr, std::memory_order_acquire))
+    return t;
+  return gq_take(s, w);
+}
+
+// ---- registry of live tasks (for the deadlock report) ----
+void registry_add(Sched &s, qz_task *t) {
+  Shard &sh = s.shards[t->shard];
+  sh.lock.lock();
+  t->rprev = nullptr;
+  t->rnext = sh.head;
+  if (sh.head)
+    sh.head->rprev = t;
+  sh.head = t;
+  sh.lock.unlock();
+}
+void registry_remove(Sched &s, qz_task *t) {
+  Shard &sh = s.shards[t->shard];
+  sh.lock.lock();
+  if (t->rprev)
+    t->rprev->rnext = t->rnext;
+  else
+    sh.head = t->rnext;
+  if (t->rnext)
+    t->rnext->rprev = t->rprev;
+  sh.lock.unlock();
+}
+
+const char *wait_text(uint8_t k) {
+  switch (k) {
+  case W_RECV: return "channel recv";
+  case W_SEND: return "channel send";
+  case W_SLEEP: return "a timer";
+  case W_IO: return "I/O";
+  case W_YIELD: return "a yield";
+  default: return "an external wake";
+  }
+}
+
+void describe(const qz_task *t, char *buf, size_t n) {
+  char who[96];
+  if (t->is_main)
+    snprintf(who, sizeof who, "main");
+  else if (t->name)
+    snprintf(who, sizeof who, "task %s (#%llu)", t->name, (unsigned long long)t->id);
+  else
+    snprintf(who, sizeof who, "task #%llu", (unsigned long long)t->id);
+  if (t->wait_kind == W_RECV || t->wait_kind == W_SEND)
+    snprintf(buf, n, "%s waits on %s (channel #%llu)", who, wait_text(t->wait_kind),
+             (unsigned long long)t->wait_obj);
+  else
+    snprintf(buf, n, "%s waits on %s", who, wait_text(t->wait_kind));
+}
+
+// Called with s.mu held when the detector's condition holds: every worker is
+// parked or blocked, nothing is queued, no timer/I/O/external ref is pending.
+[[noreturn]] void report_deadlock(Sched &s) {
+  fflush(stdout);
+  std::vector<qz_task *> tasks;
+  for (Shard &sh : s.shards) {
+    sh.lock.lock();
+    for (qz_task *t = sh.head; t; t = t->rnext)
+      tasks.push_back(t);
+    sh.lock.unlock();
+  }
+  // main first, then by id
+  std::sort(tasks.begin(), tasks.end(), [](qz_task *a, qz_task *b) {
+    if (a->is_main != b->is_main)
+      return a->is_main;
+    return a->id < b->id;
+  });
+  char line[256];
+  int foreign = s.nblocked_threads - s.nblocked_workers;
+  if (tasks.size() == 1 && foreign == 0) {
+    describe(tasks[0], line, sizeof line);
+    fprintf(stderr, "deadlock: %s\n", line);
+  } else {
+    fprintf(stderr, "deadlock: %zu tasks wait forever (no timer or I/O pending):\n",
+            tasks.size());
+    size_t shown = 0;
+    for (qz_task *t : tasks) {
+      if (++shown > 20) {
+        fprintf(stderr, "  ... and %zu more\n", tasks.size() - 20);
+        break;
+      }
+      describe(t, line, sizeof line);
+      fprintf(stderr, "  %s\n", line);
+    }
+    if (foreign > 0)
+      fprintf(stderr, "  %d thread(s) outside the scheduler wait on channels\n", foreign);
+  }
+  fflush(stderr);
+  _exit(101);
+}
+
+bool deadlocked_locked(Sched &s) {
+  return !s.stopping.load() && !s.exiting.load() &&
+         s.nidle.load() + s.nblocked_workers == int(s.nworkers) && s.gq.empty() &&
+         s.pending.load() == 0 && g_external_refs.load() == 0 &&
+         (s.live.load() > 0 || s.nblocked_threads > 0);
+}
+
+void task_release(qz_task *t) {
+  if (t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    delete t;
+}
+
+void finish_task(Sched &s, qz_task *t) {
+  if (t->is_main) {
+    s.main_result = t->result;
+    s.exiting.store(true);
+    if (s.exit_process) {
+      fflush(stdout);
+      fflush(stderr);
+      _exit(int(t->result));
+    }
+  }
+  registry_remove(s, t);
+  s.live.fetch_sub(1);
+  if (t->is_main) {
+    s.main_done.store(1, std::memory_order_release);
+    futex_wake(&s.main_done);
+  }
+  task_release(t);
+}
+
+void run_task(Worker &w, qz_task *t) {
+  uint32_t prev = t->state.exchange(RUNNING, std::memory_order_acq_rel);
+  if (prev != SCHEDULED)
+    fatal("task #%llu dequeued in state %u", (unsigned long long)t->id, prev);
+  tl_current = t;
+  w.polls.fetch_add(1, std::memory_order_relaxed);
+  w.in_poll.store(true, std::memory_order_relaxed);
+  int64_t r = t->poll(t->frame, t);
+  w.in_poll.store(false, std::memory_order_relaxed);
+  tl_current = nullptr;
+  if (r == QZ_READY) {
+    t->state.store(DONE, std::memory_order_release);
+    finish_task(*w.sched, t);
+    return;
+  }
+  uint32_t s = RUNNING;
+  if (t->state.compare_exchange_strong(s, IDLE, std::memory_order_acq_rel))
+    return;
+  if (s != NOTIFIED)
+    fatal("task #%llu in state %u after its poll", (unsigned long long)t->id, s);
+  // Woken while running: run it again, after what is already queued here.
+  t->state.store(SCHEDULED, std::memory_order_release);
+  local_push(w, t);
+}
+
+qz_task *try_steal(Worker &w, uint64_t spin_start, std::vector<uint64_t> &seen_polls) {
+  Sched &s = *w.sched;
+  if (qz_task *t = gq_take(s, w))
+    return t;
+  unsigned n = s.nworkers;
+  w.rng = w.rng * 1664525u + 1013904223u;
+  unsigned start = w.rng % n;
+  for (unsigned i = 0; i < n; ++i) {
+    Worker &v = s.workers[(start + i) % n];
+    if (&v == &w)
+      continue;
+    if (qz_task *t = steal_from(w, v))
+      return t;
+    // The victim has been inside one poll since we started looking: its
+    // runnext task would wait behind it, so take it.
+    if (v.runnext.load(std::memory_order_relaxed) && v.in_poll.load() &&
+        v.polls.load() == seen_polls[v.index] && now_ns() - spin_start > kStallNs) {
+      if (qz_task *t = v.runnext.exchange(nullptr, std::memory_order_acquire))
+        return t;
+    }
+  }
+  return nullptr;
+}
+
+void worker_main(Worker *wp) {
+  Worker &w = *wp;
+  Sched &s = *w.sched;
+  tl_worker = &w;
+  std::vector<uint64_t> seen(s.nworkers);
+  bool spinning = false;  // counted in s.nspinning
+  while (!s.stopping.load(std::memory_order_relaxed)) {
+    qz_task *t = find_local_work(w);
+    if (!t) {
+      // Look for work elsewhere, spinning for a while before parking.
+      if (!spinning) {
+        spinning = true;
+        s.nspinning.fetch_add(1);
+      }
+      for (unsigned i = 0; i < s.nworkers; ++i)
+        seen[i] = s.workers[i].polls.load();
+      uint64_t start = now_ns();
+      for (unsigned iter = 0;; ++iter) {
+        t = try_steal(w, start, seen);
+        if (t || s.stopping.load(std::memory_order_relaxed))
+          break;
+        if (now_ns() - start > kSpinNs)
+          break;
+        for (int k = 0; k < 32; ++k)
+          cpu_relax();
+      }
+      if (!t) {
+        spinning = false;
+        s.nspinning.fetch_sub(1);
+        std::unique_lock<std::mutex> g(s.mu);
+        if (s.stopping.load())
+          break;
+        t = gq_pop_locked(s);
+        if (!t) {
+          s.idle.push_back(&w);
+          s.nidle.fetch_add(1);
+          if (deadlocked_locked(s))
+            report_deadlock(s);
+          w.wakeup.store(0, std::memory_order_relaxed);
+          g.unlock();
+          while (w.wakeup.load(std::memory_order_acquire) == 0)
+            futex_wait(&w.wakeup, 0);
+          spinning = true;  // the waker counted us as spinning
+          continue;
+        }
+      }
+    }
+    if (spinning) {
+      spinning = false;
+      // The last spinner found work: make sure another one looks for more.
+      if (s.nspinning.fetch_sub(1) == 1)
+        notify_idle(s);
+    }
+    run_task(w, t);
+  }
+  if (spinning)
+    s.nspinning.fetch_sub(1);
+  tl_worker = nullptr;
+}
+
+unsigned default_workers() {
+  if (const char *e = getenv("QZ_WORKERS")) {
+    long n = strtol(e, nullptr, 10);
+    if (n > 0 && n <= 1024)
+      return unsigned(n);
+  }
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? n : 1;
+}
+
+Sched *start_sched(unsigned nworkers) {
+  if (g_sched)
+    fatal("the runtime is already running");
+  Sched *s = new Sched;
+  s->nworkers = nworkers ? nworkers : default_workers();
+  s->workers = new Worker[s->nworkers];
+  s->idle.reserve(s->nworkers);
+  g_sched = s;
+  s->poller = make_epoll_poller();
+  for (unsigned i = 0; i < s->nworkers; ++i) {
+    Worker &w = s->workers[i];
+    w.sched = s;
+    w.index = i;
+    w.rng = 0x9e3779b9u * (i + 1);
+  }
+  for (unsigned i = 0; i < s->nworkers; ++i)
+    s->workers[i].thread = std::thread(worker_main, &s->workers[i]);
+  return s;
+}
+
+void stop_sched(Sched *s) {
+  s->stopping.store(true);
+  {
+    std::lock_guard<std::mutex> g(s->mu);
+    for (Worker *w : s->idle)
+      unpark(w);
+    s->idle.clear();
+  }
+  for (unsigned i = 0; i < s->nworkers; ++i) {
+    unpark(&s->workers[i]);
+    s->workers[i].thread.join();
+  }
+  s->poller->stop();
+  delete s->poller;
+  // Tasks still suspended are abandoned: free those nobody else holds.
+  for (Shard &sh : s->shards) {
+    qz_task *t = sh.head;
+    while (t) {
+      qz_task *n = t->rnext;
+      task_release(t);
+      t = n;
+    }
+    sh.head = nullptr;
+  }
+  g_sched = nullptr;
+  delete[] s->workers;
+  delete s;
+}
+
+qz_task *new_task(Sched &s, qz_poll_fn poll, void *frame, const char *name) {
+  qz_task *t = new qz_task;
+  t->poll = poll;
+  t->frame = frame;
+  t->name = name;
+  t->id = s.next_id.fetch_add(1, std::memory_order_relaxed);
+  t->shard = tl_worker ? tl_worker->index % kShards : unsigned(t->id % kShards);
+  s.live.fetch_add(1);
+  registry_add(s, t);
+  return t;
+}
+
+void schedule_new(Sched &s, qz_task *t) {
+  Worker *w = tl_worker;
+  if (w && w->sched == &s && tl_current) {
+    // Like Go's newproc: the new task runs next here (depth first, warm
+    // cache); the one it displaces goes to the queue, where thieves see it.
+    if (qz_task *old = w->runnext.exchange(t, std::memory_order_acq_rel))
+      local_push(*w, old);
+    // Unlike a message wake-up, a spawn brings an idle worker in: the spawner
+    // may go on computing for long, and new tasks are parallelism.
+    notify_idle(s);
+  } else {
+    gq_push(s, t);
+  }
+}
+
+} // namespace
+
+// ---- hooks for channels and the poller ----
+
+void wake_task(qz_task *t) {
+  uint32_t st = t->state.load(std::memory_order_acquire);
+  for (;;) {
+    if (st == IDLE) {
+      if (t->state.compare_exchange_weak(st, SCHEDULED, std::memory_order_acq_rel))
+        break;
+    } else if (st == RUNNING) {
+      if (t->state.compare_exchange_weak(st, NOTIFIED, std::memory_order_acq_rel))
+        return;
+    } else {
+      return;  // SCHEDULED / NOTIFIED: coalesced; DONE: ignored
+    }
+  }
+  Sched *s = g_sched;
+  if (!s)
+    fatal("wake of task #%llu with no scheduler running", (unsigned long long)t->id);
+  Worker *w = tl_worker;
+  if (w && w->sched == s && tl_current) {
+    // Woken by a task: it runs next on this worker (the waker is about to
+    // suspend or finish, typically). The displaced runnext goes to the queue.
+    if (qz_task *old = w->runnext.exchange(t, std::memory_order_acq_rel)) {
+      local_push(*w, old);
+      notify_idle(*s);
+    }
+  } else {
+    gq_push(*s, t);
+  }
+}
+
+bool enter_blocking(Waiter *w, uint8_t kind, uint64_t obj) {
+  Sched *s = g_sched;
+  if (!s)
+    return false;
+  if (qz_task *t = tl_current) {
+    t->wait_kind = kind;
+    t->wait_obj = obj;
+  }
+  std::lock_guard<std::mutex> g(s->mu);
+  if (tl_worker && tl_worker->sched == s) {
+    spill_locked(*s, *tl_worker);
+    ++s->nblocked_workers;
+    w->blocked = 2;
+  } else {
+    w->blocked = 1;
+  }
+  ++s->nblocked_threads;
+  if (deadlocked_locked(*s))
+    report_deadlock(*s);
+  return !s->gq.empty();
+}
+
+void blocked_waiter_completed(Waiter *w) {
+  Sched *s = g_sched;
+  if (!s || !w->blocked)
+    return;
+  std::lock_guard<std::mutex> g(s->mu);
+  if (w->blocked == 2)
+    --s->nblocked_workers;
+  --s->nblocked_threads;
+  w->blocked = 0;
+}
+
+void leave_blocking() {
+  if (qz_task *t = tl_current)
+    t->wait_kind = W_NONE;
+}
+
+void kick_idle() {
+  if (Sched *s = g_sched)
+    notify_idle(*s);
+}
+
+void add_pending(int64_t n) {
+  Sched *s = g_sched;
+  if (!s)
+    return;
+  // When the last pending wake source goes away, every worker may already be
+  // parked (one parked while this timer was firing): re-run the detector.
+  if (s->pending.fetch_add(n, std::memory_order_seq_cst) + n == 0 && n < 0) {
+    std::lock_guard<std::mutex> g(s->mu);
+    if (deadlocked_locked(*s))
+      report_deadlock(*s);
+  }
+}
+
+bool scheduler_running() { return g_sched != nullptr; }
+
+Poller *current_poller() {
+  if (!g_sched)
+    fatal("timer or I/O wait with no scheduler running");
+  return g_sched.load()->poller;
+}
+
+} // namespace qzrt
+
+using namespace qzrt;
+
+extern "C" {
+
+int64_t qz_run(qz_poll_fn main_poll, void *main_frame, int64_t workers) {
+  Sched *s = start_sched(workers > 0 ? unsigned(workers) : 0);
+  qz_task *t = new_task(*s, main_poll, main_frame, "main");
+  t->is_main = true;
+  s->main_task = t;
+  gq_push(*s, t);
+  while (s->main_done.load(std::memory_order_acquire) == 0)
+    futex_wait(&s->main_done, 0);
+  int64_t r = s->main_result;
+  stop_sched(s);
+  fflush(stdout);
+  return r;
+}
+
+void qz_main(qz_poll_fn main_poll, void *main_frame) {
+  Sched *s = start_sched(0);
+  s->exit_process = true;
+  qz_task *t = new_task(*s, main_poll, main_frame, "main");
+  t->is_main = true;
+  s->main_task = t;
+  gq_push(*s, t);
+  for (;;)
+    pause();
+}
+
+qz_task *qz_spawn_named(qz_poll_fn poll, void *frame, const char *name) {
+  Sched *s = g_sched;
+  if (!s)
+    fatal("qz_spawn with no scheduler running (use qz_run or qz_main)");
+  qz_task *t = new_task(*s, poll, frame, name);
+  schedule_new(*s, t);
+  return t;
+}
+
+qz_task *qz_spawn(qz_poll_fn poll, void *frame) { return qz_spawn_named(poll, frame, nullptr); }
+
+void qz_task_wake(qz_task *task) { wake_task(task); }
+void qz_task_retain(qz_task *task) { task->refs.fetch_add(1, std::memory_order_relaxed); }
+void qz_task_release(qz_task *task) { task_release(task); }
+void qz_task_set_result(qz_task *task, int64_t result) { task->result = result; }
+qz_task *qz_current_task(void) { return tl_current; }
+
+int64_t qz_yield_poll(qz_task *self) {
+  if (self->yielded) {
+    self->yielded = false;
+    self->wait_kind = W_NONE;
+    return QZ_READY;
+  }
+  self->yielded = true;
+  self->wait_kind = W_YIELD;
+  wake_task(self);  // RUNNING -> NOTIFIED: requeued behind the local queue
+  return QZ_PENDING;
+}
+
+int64_t qz_runtime_workers(void) {
+  Sched *s = g_sched;
+  return s ? int64_t(s->nworkers) : 0;
+}
+
+void qz_external_ref(void) { g_external_refs.fetch_add(1); }
+void qz_external_unref(void) {
+  if (g_external_refs.fetch_sub(1) != 1)
+    return;
+  Sched *s = g_sched;
+  if (!s)
+    return;
+  // The last pending wake source went away: nobody else would notice a
+  // deadlock that already holds (every worker may be parked).
+  std::lock_guard<std::mutex> g(s->mu);
+  if (deadlocked_locked(*s))
+    report_deadlock(*s);
+}
+
+} // extern "C"

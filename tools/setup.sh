@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 (bookworm) machine for qmir and builds it: installs
+# the Debian packages that are missing, configures build/ with CMake + Ninja
+# (RelWithDebInfo, warnings as errors) and builds with both cores. Safe to run
+# again: installed packages are skipped and the build is incremental.
+#
+#   tools/setup.sh [build]   set up and build
+#   tools/setup.sh test      set up, build, run every test (ctest)
+#   tools/setup.sh demo      set up, build, run the demo (mir-opt on examples/)
+#
+# Environment: QMIR_BUILD_DIR (default: build, relative to the repo root),
+# QMIR_JOBS (default: 2, the number of cores the build may use).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${QMIR_BUILD_DIR:-build}
+[[ $build_dir = /* ]] || build_dir=$root/$build_dir
+jobs=${QMIR_JOBS:-2}
+
+usage() {
+  sed -n '7,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+log() { printf '\n==> %s\n' "$*"; }
+
+# llvm-19 is in bookworm's main archive (19.1.7 since Debian 12.10), so the
+# default apt sources suffice. llvm-19-tools carries lit and FileCheck.
+packages=(cmake ninja-build g++ ccache python3 llvm-19-dev llvm-19-tools
+          clang-19 librange-v3-dev libgtest-dev libgmock-dev libbenchmark-dev)
+
+install_packages() {
+  local missing=() p
+  for p in "${packages[@]}"; do
+    if [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null) != ii* ]]; then
+      missing+=("$p")
+    fi
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    log "all required Debian packages are installed"
+    return
+  fi
+  local sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null; then
+      sudo=(sudo)
+    else
+      echo "setup.sh: missing packages (${missing[*]}) and not root, no sudo" >&2
+      exit 1
+    fi
+  fi
+  log "installing: ${missing[*]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+configure() {
+  local launcher=()
+  if command -v ccache >/dev/null; then
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  fi
+  log "configuring $build_dir"
+  cmake -S "$root" -B "$build_dir" -G Ninja \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQMIR_WERROR=ON "${launcher[@]}"
+}
+
+build() {
+  log "building with $jobs jobs"
+  cmake --build "$build_dir" -j "$jobs"
+}
+
+run_tests() {
+  log "running every test"
+  ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
+}
+
+demo() {
+  local input=$root/examples/sum.mir
+  local cmd=("$build_dir/bin/mir-opt" "$input" -p dce
+             --dump-before=dce --dump-after=dce --run)
+  log "demo: parse, verify and optimise examples/sum.mir with dce, then run @main"
+  echo "\$ ${cmd[*]#$root/}"
+  "${cmd[@]}"
+}
+
+cmd=${1:-build}
+case $cmd in
+  build | test | demo) ;;
+  -h | --help | help) usage; exit 0 ;;
+  *) echo "setup.sh: unknown command '$cmd'" >&2; usage >&2; exit 2 ;;
+esac
+if [[ $# -gt 1 ]]; then
+  echo "setup.sh: too many arguments" >&2
+  usage >&2
+  exit 2
+fi
+
+install_packages
+configure
+build
+case $cmd in
+  test) run_tests ;;
+  demo) demo ;;
+esac
