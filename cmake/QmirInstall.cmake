@@ -1,7 +1,7 @@
 # Install and export rules: `cmake --install` puts the libraries, the headers
-# (under include/qmir/{mir,passes}, so consumers write `#include "mir/IR.h"`) and
+# (under include/qmir/{mir,passes,lowering,frontend}, so consumers write `#include "mir/IR.h"`) and
 # a CMake package (qmirConfig.cmake) that gives out-of-tree projects the targets
-# qmir::mir and qmir::passes via find_package(qmir CONFIG).
+# qmir::mir, qmir::passes, qmir::lowering and qmir::frontend via find_package(qmir CONFIG).
 include(CMakePackageConfigHelpers)
 
 set(QMIR_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/qmir)
@@ -13,10 +13,12 @@ set(QMIR_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/qmir)
 # names that say what they are.
 set_target_properties(qmir_mir PROPERTIES EXPORT_NAME mir)
 set_target_properties(qmir_passes PROPERTIES EXPORT_NAME passes)
+set_target_properties(qmir_lowering PROPERTIES EXPORT_NAME lowering)
+set_target_properties(qmir_frontend PROPERTIES EXPORT_NAME frontend)
 set_target_properties(qmir_llvm PROPERTIES EXPORT_NAME llvm)
 set_target_properties(qmir_warnings PROPERTIES EXPORT_NAME warnings)
 
-install(TARGETS qmir_mir qmir_passes qmir_llvm qmir_warnings
+install(TARGETS qmir_mir qmir_passes qmir_lowering qmir_frontend qmir_llvm qmir_warnings
   EXPORT qmirTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -24,7 +26,7 @@ install(TARGETS qmir_mir qmir_passes qmir_llvm qmir_warnings
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/qmir)
 
 # Headers keep their directory, matching the in-tree include paths.
-foreach(dir mir passes)
+foreach(dir mir passes lowering frontend)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/
     DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/qmir/${dir}
     FILES_MATCHING PATTERN "*.h")

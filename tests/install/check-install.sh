@@ -51,4 +51,13 @@ echo "== building"
 "$cmake" --build "$work/consumer" -j 1
 echo "== running"
 "$work/consumer/consumer"
+
+# The AST-path example: a frontend that builds qmir's AST and lowers it.
+echo "== configuring examples/ast-frontend against $prefix"
+"$cmake" -S "$source_dir/examples/ast-frontend" -B "$work/ast-frontend" \
+  ${generator:+-G "$generator"} ${cxx:+-DCMAKE_CXX_COMPILER="$cxx"} \
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+"$cmake" --build "$work/ast-frontend" -j 1
+"$work/ast-frontend/ast-frontend-example" >/dev/null
 echo "== install test passed"
