@@ -69,6 +69,8 @@ struct WakeShared {
   std::atomic<int64_t> budget{200000};  // wakes the tasks may still issue
   std::atomic<int> concurrent{0};       // polls that overlapped
   std::atomic<int> ext_running{0};
+  std::atomic<int> active_polls{0};     // polls in progress
+  std::atomic<int64_t> poll_seq{0};     // polls started
   qz_chan *done;
 };
 
@@ -81,12 +83,14 @@ int64_t wake_task_poll(void *fp, qz_task *self) {
   auto *f = static_cast<WakeFrame *>(fp);
   if (f->finishing)  // only the done message is left to send
     return qz_chan_send_poll(f->sh->done, f->index, self) == QZ_PENDING ? QZ_PENDING : QZ_READY;
+  f->sh->active_polls.fetch_add(1);
+  f->sh->poll_seq.fetch_add(1);
   if (f->in_poll.exchange(true))
     f->sh->concurrent.fetch_add(1);
   int64_t seen = f->wakes.load(std::memory_order_seq_cst);
   f->polls.fetch_add(1);
   bool fin = f->sh->finish.load();
-  if (!fin) {
+  if (!fin && f->sh->ready.load()) {  // every task pointer is published
     f->rng = f->rng * 1103515245u + 12345u;
     unsigned r = (f->rng >> 16) % 8;
     if (r < 3 && f->sh->budget.fetch_sub(1) > 0)
@@ -96,6 +100,7 @@ int64_t wake_task_poll(void *fp, qz_task *self) {
   }
   f->last_seen.store(seen, std::memory_order_seq_cst);
   f->in_poll.store(false);
+  f->sh->active_polls.fetch_sub(1);
   if (fin) {
     f->finishing = true;
     return qz_chan_send_poll(f->sh->done, f->index, self) == QZ_PENDING ? QZ_PENDING : QZ_READY;
@@ -109,13 +114,20 @@ struct WakeMain {
   int64_t k = 0, v = 0;
 };
 
+// True once no wake can come any more (external threads done, the tasks'
+// wake budget spent, no poll running or started during the check) and every
+// task was polled after its last wake.
 bool quiescent(WakeShared *sh) {
   if (sh->ext_running.load() != 0)
+    return false;
+  sh->budget.store(0);  // the tasks stop waking each other
+  int64_t seq = sh->poll_seq.load();
+  if (sh->active_polls.load() != 0)
     return false;
   for (auto &f : sh->frames)
     if (f.in_poll.load() || f.last_seen.load() != f.wakes.load())
       return false;
-  return true;
+  return sh->active_polls.load() == 0 && sh->poll_seq.load() == seq;
 }
 
 int64_t wake_main_poll(void *fp, qz_task *self) {
