@@ -585,25 +585,29 @@ void stop_sched(Sched *s) {
     sh.head = nullptr;
   }
   g_sched = nullptr;
-  delete[] s->workers;
-  delete s;
+  // The Sched itself is retired, not freed: a foreign thread that read
+  // g_sched just before may still look at it (it sees `stopping`).
 }
 
-qz_task *new_task(Sched &s, qz_poll_fn poll, void *frame, const char *name) {
+qz_task *new_task(Sched &s, qz_poll_fn poll, void *frame, const char *name, bool is_main) {
   qz_task *t = new qz_task;
   t->poll = poll;
   t->frame = frame;
   t->name = name;
+  t->is_main = is_main;
   t->id = s.next_id.fetch_add(1, std::memory_order_relaxed);
   t->shard = tl_worker ? tl_worker->index % kShards : unsigned(t->id % kShards);
-  s.live.fetch_add(1);
   registry_add(s, t);
   return t;
 }
 
+// Count the new task live and queue it. From outside a running task both
+// happen under the scheduler mutex, so the detector never sees a live task
+// that is neither queued nor running.
 void schedule_new(Sched &s, qz_task *t) {
   Worker *w = tl_worker;
   if (w && w->sched == &s && tl_current) {
+    s.live.fetch_add(1);
     // Like Go's newproc: the new task runs next here (depth first, warm
     // cache); the one it displaces goes to the queue, where thieves see it.
     if (qz_task *old = w->runnext.exchange(t, std::memory_order_acq_rel))
@@ -612,7 +616,12 @@ void schedule_new(Sched &s, qz_task *t) {
     // may go on computing for long, and new tasks are parallelism.
     notify_idle(s);
   } else {
-    gq_push(s, t);
+    {
+      std::lock_guard<std::mutex> g(s.mu);
+      s.live.fetch_add(1);
+      gq_push_locked(s, t);
+    }
+    notify_idle(s);
   }
 }
 
@@ -721,10 +730,9 @@ extern "C" {
 
 int64_t qz_run(qz_poll_fn main_poll, void *main_frame, int64_t workers) {
   Sched *s = start_sched(workers > 0 ? unsigned(workers) : 0);
-  qz_task *t = new_task(*s, main_poll, main_frame, "main");
-  t->is_main = true;
+  qz_task *t = new_task(*s, main_poll, main_frame, "main", true);
   s->main_task = t;
-  gq_push(*s, t);
+  schedule_new(*s, t);
   while (s->main_done.load(std::memory_order_acquire) == 0)
     futex_wait(&s->main_done, 0);
   int64_t r = s->main_result;
@@ -736,10 +744,9 @@ int64_t qz_run(qz_poll_fn main_poll, void *main_frame, int64_t workers) {
 void qz_main(qz_poll_fn main_poll, void *main_frame) {
   Sched *s = start_sched(0);
   s->exit_process = true;
-  qz_task *t = new_task(*s, main_poll, main_frame, "main");
-  t->is_main = true;
+  qz_task *t = new_task(*s, main_poll, main_frame, "main", true);
   s->main_task = t;
-  gq_push(*s, t);
+  schedule_new(*s, t);
   for (;;)
     pause();
 }
@@ -748,7 +755,7 @@ qz_task *qz_spawn_named(qz_poll_fn poll, void *frame, const char *name) {
   Sched *s = g_sched;
   if (!s)
     fatal("qz_spawn with no scheduler running (use qz_run or qz_main)");
-  qz_task *t = new_task(*s, poll, frame, name);
+  qz_task *t = new_task(*s, poll, frame, name, false);
   schedule_new(*s, t);
   return t;
 }
