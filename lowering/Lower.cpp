@@ -70,7 +70,17 @@ private:
   bool terminated() const { return b_.insertBlock()->terminator() != nullptr; }
   /// After a terminator, code that follows is unreachable: give it a block
   /// with no predecessors so that lowering can go on uniformly.
-  void startDeadBlock() { enter(newBlock("dead")); }
+  void startDeadBlock() {
+    deadBlock_ = newBlock("dead");
+    enter(deadBlock_);
+  }
+  /// In the block opened by startDeadBlock, still empty: nothing branches
+  /// there (only structured statements create branch targets), so what would
+  /// be emitted here can never run.
+  bool inDeadBlock() const {
+    return b_.insertBlock() == deadBlock_ && deadBlock_->empty();
+  }
+  void finishFunction();
   Value *slotFor(const A::Decl *d);
   Value *makeSlot(const A::VarDecl *vd);
   Instruction *entryAlloca(const Type *t, BindingId bind, llvm::StringRef name);
@@ -90,6 +100,7 @@ private:
   // Per function.
   Function *fn_ = nullptr;
   Block *allocaBlock_ = nullptr;
+  Block *deadBlock_ = nullptr;
   const A::ActorDecl *actor_ = nullptr;
   Value *self_ = nullptr;
   llvm::DenseMap<const A::Decl *, Value *> slots_;
@@ -298,14 +309,29 @@ void Lowerer::lowerFunction(const A::FuncDecl *fd, Function *f) {
   }
   enter(start);
   lowerBlock(fd->body);
-  if (!terminated()) {
-    if (f->returnType()->isVoid())
-      b_.ret();
-    else
-      b_.unreachable();
-  }
+  if (!terminated() && f->returnType()->isVoid())
+    b_.ret();
   enter(allocaBlock_);
   b_.br(start);
+  finishFunction();
+}
+
+void Lowerer::finishFunction() {
+  // Blocks opened after a return, break or panic and left empty are dropped;
+  // any other block without a terminator is a path the checker proved
+  // cannot be taken (e.g. the end of a non-Void function).
+  llvm::SmallVector<Block *, 8> unterminated;
+  for (Block &bb : fn_->blocks())
+    if (!bb.terminator())
+      unterminated.push_back(&bb);
+  for (Block *bb : unterminated) {
+    if (bb->empty() && bb->predecessors().empty()) {
+      bb->eraseFromParent();
+      continue;
+    }
+    enter(bb);
+    b_.unreachable();
+  }
 }
 
 void Lowerer::lowerActorInit(const A::ActorDecl *ad, Function *f) {
@@ -327,6 +353,7 @@ void Lowerer::lowerActorInit(const A::ActorDecl *ad, Function *f) {
     b_.ret();
   enter(allocaBlock_);
   b_.br(start);
+  finishFunction();
 }
 
 std::unique_ptr<Module> Lowerer::run() {
@@ -936,8 +963,6 @@ Value *Lowerer::lowerMatch(const A::Expr *e) {
   if (!subject)
     subject = m_->undef(mirType(e->lhs->type));
   const Type *resultTy = e->isStatement ? m_->types().voidTy() : mirType(e->type);
-  Block *join = newBlock("match.end");
-  BlockArg *result = resultTy->isVoid() ? nullptr : join->addArg(resultTy);
 
   // Per arm: the block that checks the guard and runs the body, and the
   // bind blocks of its alternatives (shared by every match of the chain).
@@ -969,6 +994,8 @@ Value *Lowerer::lowerMatch(const A::Expr *e) {
     }
     arms.push_back(std::move(ab));
   }
+  Block *join = newBlock("match.end");
+  BlockArg *result = resultTy->isVoid() ? nullptr : join->addArg(resultTy);
 
   // The chain: `match` over arms [first, end); a failing guard of arm i goes
   // to a `match` over arms (i, end).
@@ -1004,7 +1031,7 @@ Value *Lowerer::lowerMatch(const A::Expr *e) {
       continue;
     }
     Value *v = arm->body ? lowerExpr(arm->body) : nullptr;
-    if (terminated())
+    if (terminated() || inDeadBlock())
       continue;
     if (result)
       b_.br(join, {v ? v : m_->undef(resultTy)});

@@ -5,7 +5,7 @@ import lit.formats
 
 config.name = "qmir"
 config.test_format = lit.formats.ShTest(execute_external=False)
-config.suffixes = [".mir", ".test"]
+config.suffixes = [".mir", ".test", ".qz"]
 config.excludes = ["Inputs"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.qmir_obj_root, "tests", "lit")
