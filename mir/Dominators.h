@@ -144,6 +144,10 @@ template <typename Traits> void DomTreeBase<Traits>::recalculate(GraphRef g) {
     uint32_t next; // next position in succs to look at
   };
   std::vector<Frame> stack;
+  preNodes.reserve(numIdx);
+  succBegin.reserve(numIdx + 1);
+  succs.reserve(2 * size_t(numIdx));
+  postOrder.reserve(numIdx);
   auto discover = [&](NodeRef n) {
     uint32_t pre = static_cast<uint32_t>(preNodes.size());
     num_[Traits::index(g, n)] = pre;

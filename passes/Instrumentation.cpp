@@ -23,7 +23,7 @@ static bool contains(const std::vector<std::string> &v, StringRef s) {
 }
 
 bool PrintIRInstrumentation::wantsFunction(const Function &f) const {
-  return opts_.functions.empty() || contains(opts_.functions, f.name());
+  return opts_.functions.matches(f.name());
 }
 
 void PrintIRInstrumentation::dump(StringRef when, const PassRunInfo &info) {
@@ -33,12 +33,15 @@ void PrintIRInstrumentation::dump(StringRef when, const PassRunInfo &info) {
     os_ << "*** IR Dump " << when << ' ' << info.passName() << " on ";
     printFunctionName(os_, *info.function);
     os_ << " ***\n";
-    printFunction(os_, *info.function, opts_.print);
+    if (opts_.moduleScope)
+      printModule(os_, info.module, opts_.print);
+    else
+      printFunction(os_, *info.function, opts_.print);
     os_.flush();
     return;
   }
   os_ << "*** IR Dump " << when << ' ' << info.passName() << " on [module] ***\n";
-  if (opts_.functions.empty()) {
+  if (opts_.functions.empty() || opts_.moduleScope) {
     printModule(os_, info.module, opts_.print);
   } else {
     for (const Function &f : info.module.functions())

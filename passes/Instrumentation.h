@@ -5,6 +5,7 @@
 #pragma once
 
 #include "mir/Printer.h"
+#include "passes/DebugInstrumentation.h"
 #include "passes/PassManager.h"
 
 #include <string>
@@ -17,13 +18,16 @@ struct IRDumpOptions {
   std::vector<std::string> after;  ///< pass names to dump after
   bool beforeAll = false;
   bool afterAll = false;
-  /// Only dump these functions (names without '@'); empty means all.
-  std::vector<std::string> functions;
+  /// Only dump these functions (names or globs); empty means all.
+  FunctionFilter functions;
+  /// Print the whole module, not just the function the pass ran on.
+  bool moduleScope = false;
   PrintOptions print;
 };
 
 /// Prints `*** IR Dump Before|After PASS on @FN ***` and the function (or
 /// `on [module]` and the module, restricted to `functions`, for a module pass).
+/// With moduleScope, every dump is the whole module.
 class PrintIRInstrumentation : public PassInstrumentation {
 public:
   PrintIRInstrumentation(llvm::raw_ostream &os, IRDumpOptions opts)

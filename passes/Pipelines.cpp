@@ -10,11 +10,17 @@ using namespace qmir;
 llvm::StringRef qmir::pipelineForLevel(unsigned level) {
   switch (level) {
   case 0:
-    return "";
+    // Code generation wants decision trees, not `match`.
+    return "match-lower";
   case 1:
-    return "dce";
+    // SSA, then the cheap clean-ups.
+    return "match-lower,mem2reg,constfold,simplifycfg,dce";
   default:
-    return "dce";
+    // Inline on frontend-style IR (callee allocas join the caller's and are
+    // promoted with them), then SSA, propagation, redundancy and loop
+    // clean-ups, and a final sweep.
+    return "inline,match-lower,mem2reg,sccp,constfold,simplifycfg,cse,licm,dce,"
+           "simplifycfg";
   }
 }
 
