@@ -3,19 +3,28 @@
 // textual pass pipeline with optional IR dumps and per-pass verification,
 // verifies the result, and prints it or interprets @main. Every error exits 1;
 // with --run the exit status is the program's.
+//
+// It is also the debugger for passes (docs/debugging-passes.md): what each
+// pass changed (--dump-changed, --dump-dir, --dump-html, --dump-dot), what it
+// cost (--time-passes, --stats), which application broke a program
+// (--bisect-limit, driven by tools/bisect-passes), and a reproducer when a
+// pass crashes or breaks the IR.
 #include "mir/Interpreter.h"
 #include "mir/Parser.h"
 #include "mir/Printer.h"
 #include "mir/Verifier.h"
+#include "passes/DebugInstrumentation.h"
 #include "passes/Instrumentation.h"
 #include "passes/PassManager.h"
 
+#include "llvm/ADT/Statistic.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
@@ -25,6 +34,12 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+// Set by LLVM's own --time-passes option (declared in llvm/Pass.h, whose
+// llvm::PassInfo and llvm::PassRegistry would clash with qmir's names here).
+namespace llvm {
+extern bool TimePassesIsEnabled;
+}
 
 using namespace llvm;
 using namespace qmir;
@@ -81,10 +96,53 @@ cl::opt<bool> dumpBeforeAll("dump-before-all",
 cl::opt<bool> dumpAfterAll("dump-after-all",
                            cl::desc("Print the IR (to stderr) after every pass"),
                            cl::cat(dumpCat));
-cl::list<std::string> dumpFunc("dump-func",
-                               cl::desc("Restrict IR dumps to these functions"),
-                               cl::CommaSeparated, cl::value_desc("name,..."),
-                               cl::cat(dumpCat));
+cl::list<std::string> dumpFunc(
+    "dump-func",
+    cl::desc("Restrict every dump to these functions (names or globs such as "
+             "'ma*'; repeatable)"),
+    cl::CommaSeparated, cl::value_desc("name,..."), cl::cat(dumpCat));
+cl::opt<bool> dumpModuleScope(
+    "dump-module-scope",
+    cl::desc("Dumps (--dump-before/after/changed, --dump-dir) show the whole "
+             "module instead of one function"),
+    cl::cat(dumpCat));
+cl::opt<bool> dumpChanged(
+    "dump-changed",
+    cl::desc("After each pass, print (to stderr) a unified diff of each "
+             "function it changed; nothing for passes that changed nothing. "
+             "Coloured on a terminal (--color forces it)"),
+    cl::cat(dumpCat));
+cl::opt<std::string> dumpDir(
+    "dump-dir",
+    cl::desc("Write the IR after every pass application to DIR, one file per "
+             "application and function, NNN-PASS-FUNCTION.mir in pipeline order "
+             "(000-input-FUNCTION.mir is the input)"),
+    cl::value_desc("dir"), cl::cat(dumpCat));
+cl::opt<std::string> dumpHTML(
+    "dump-html",
+    cl::desc("Write an HTML page per function showing it after every pass, in "
+             "columns (FILE for one function, else FILE's stem.FUNCTION.html)"),
+    cl::value_desc("file"), cl::cat(dumpCat));
+cl::opt<std::string> dumpDot(
+    "dump-dot",
+    cl::desc("Write the CFG of each function after the pipeline as Graphviz "
+             "DOT, DIR/FUNCTION.dot"),
+    cl::value_desc("dir"), cl::cat(dumpCat));
+cl::opt<bool> dumpDotEachPass(
+    "dump-dot-each-pass",
+    cl::desc("With --dump-dot, write one CFG per pass application instead, "
+             "DIR/NNN-PASS-FUNCTION.dot"),
+    cl::cat(dumpCat));
+cl::opt<int64_t> bisectLimit(
+    "bisect-limit",
+    cl::desc("Run only the first N pass applications (-1: all), printing one "
+             "'BISECT:' line per application to stderr"),
+    cl::init(-1), cl::value_desc("n"), cl::cat(dumpCat));
+cl::opt<std::string> reproducerPath(
+    "reproducer",
+    cl::desc("Where to write the reproducer when a pass crashes or breaks the "
+             "IR (default: a fresh file in the temporary directory)"),
+    cl::value_desc("file"), cl::cat(dumpCat));
 
 const char *toolName = "mir-opt";
 
@@ -171,13 +229,34 @@ bool parseChunk(Chunk &c, std::unique_ptr<MemoryBuffer> buf) {
   return true;
 }
 
-std::string stripAt(StringRef s) { return s.starts_with("@") ? s.drop_front().str() : s.str(); }
+bool isGlobText(StringRef s) { return s.find_first_of("*?[{\\") != StringRef::npos; }
 
 } // namespace
 
 int main(int argc, char **argv) {
   InitLLVM initLLVM(argc, argv);
   registerAllPasses();
+  // LLVM itself defines --time-passes and --stats (for its own pass managers
+  // and statistics), so defining them again would abort at startup. mir-opt
+  // adopts them instead: it moves them into its "Debugging options" with its
+  // own descriptions and reads their values after parsing. --stats is only
+  // created by the first ParseCommandLineOptions call, hence the empty one.
+  {
+    const char *progOnly[] = {argv[0]};
+    cl::ParseCommandLineOptions(1, progOnly);
+    StringMap<cl::Option *> &all = cl::getRegisteredOptions();
+    auto adopt = [&](StringRef name, StringRef desc) {
+      auto it = all.find(name);
+      if (it == all.end())
+        return;
+      it->second->setDescription(desc);
+      it->second->addCategory(dumpCat);
+      it->second->setHiddenFlag(cl::NotHidden);
+    };
+    adopt("time-passes", "Print (to stderr) the wall time, runs and instructions "
+                         "changed of each pass");
+    adopt("stats", "Print (to stderr) pass and module statistics");
+  }
   cl::HideUnrelatedOptions({&toolCat, &dumpCat});
   cl::SetVersionPrinter([](raw_ostream &os) {
     os << "mir-opt (qmir), built with LLVM " LLVM_VERSION_STRING "\n";
@@ -240,25 +319,69 @@ int main(int argc, char **argv) {
   }
 
   IRDumpOptions dumps;
+  DebugDumpOptions debug;
   dumps.before = std::vector<std::string>(dumpBefore.begin(), dumpBefore.end());
   dumps.after = std::vector<std::string>(dumpAfter.begin(), dumpAfter.end());
   dumps.beforeAll = dumpBeforeAll;
   dumps.afterAll = dumpAfterAll;
   dumps.print.printLocs = printLocs;
-  StringSet<> known;
+  dumps.moduleScope = dumpModuleScope;
+  std::vector<StringRef> known;
   for (auto &c : chunks)
     if (c->module)
       for (const Function &f : c->module->functions())
-        known.insert(f.name());
+        known.push_back(f.name());
   for (const std::string &n : dumpFunc) {
-    std::string name = stripAt(n);
-    // Only a complete parse can prove that a name does not exist.
-    if (!failed && !known.contains(name)) {
-      error() << "--dump-func: no function named '@" << name << "' in "
+    if (Error e = dumps.functions.add(n)) {
+      error() << "--dump-func: " << toString(std::move(e)) << '\n';
+      return 1;
+    }
+    cantFail(debug.functions.add(n));
+  }
+  // Only a complete parse can prove that a name does not exist.
+  if (!failed)
+    for (const std::string &name : dumps.functions.unmatched(known)) {
+      error() << "--dump-func: " << (isGlobText(name) ? "pattern '" : "no function named '@")
+              << name << (isGlobText(name) ? "' matches no function" : "'") << " in "
               << bufferName << '\n';
       return 1;
     }
-    dumps.functions.push_back(name);
+  debug.moduleScope = dumpModuleScope;
+  debug.print.printLocs = printLocs;
+  debug.dumpChanged = dumpChanged;
+  debug.dumpDir = dumpDir;
+  debug.htmlFile = dumpHTML;
+  debug.dotDir = dumpDot;
+  debug.dotEachPass = dumpDotEachPass;
+  const bool timePasses = TimePassesIsEnabled;
+  const bool printStats = AreStatisticsEnabled();
+  debug.timePasses = timePasses;
+  debug.stats = printStats;
+  if (dumpDotEachPass && dumpDot.empty()) {
+    error() << "--dump-dot-each-pass needs --dump-dot=DIR\n";
+    return 1;
+  }
+  if (bisectLimit < -1) {
+    error() << "--bisect-limit must be -1 (run everything) or a count of pass "
+               "applications, not "
+            << bisectLimit << '\n';
+    return 1;
+  }
+  // Directories are created up front, so that a bad path is reported before
+  // any pass runs.
+  for (const cl::opt<std::string> *dir : {&dumpDir, &dumpDot})
+    if (!dir->empty())
+      if (std::error_code ec = sys::fs::create_directories(dir->getValue())) {
+        error() << "--" << dir->ArgStr << ": cannot create directory '" << dir->getValue()
+                << "': " << ec.message() << '\n';
+        return 1;
+      }
+  if (!dumpHTML.empty()) {
+    StringRef parent = sys::path::parent_path(dumpHTML);
+    if (!parent.empty() && !sys::fs::is_directory(parent)) {
+      error() << "--dump-html: no directory '" << parent << "' for '" << dumpHTML << "'\n";
+      return 1;
+    }
   }
 
   std::error_code ec;
@@ -275,10 +398,26 @@ int main(int argc, char **argv) {
 
   PrintIRInstrumentation printIR(errs(), dumps);
   VerifyInstrumentation verifier(errs());
+  DebugInstrumentation debugger(errs(), debug);
+  BisectInstrumentation bisect(errs(), bisectLimit);
+  CrashReproducer reproducer(pm, reproducerPath, toolName);
+  bool useDebugger = dumpChanged || !dumpDir.empty() || !dumpHTML.empty() ||
+                     !dumpDot.empty() || timePasses || printStats;
+  // Order matters: bisection decides first whether an application runs; the
+  // --time-passes clock stops in the first afterPass and starts in the last
+  // beforePass, so no other hook is timed; the reproducer's crash entry is
+  // pushed just before the pass runs.
+  if (bisectLimit.getNumOccurrences())
+    pm.addInstrumentation(bisect);
+  if (useDebugger)
+    pm.addInstrumentation(debugger.stopClock());
   if (dumpBeforeAll || dumpAfterAll || !dumpBefore.empty() || !dumpAfter.empty())
     pm.addInstrumentation(printIR);
   if (verifyEach)
     pm.addInstrumentation(verifier);
+  if (useDebugger)
+    pm.addInstrumentation(debugger);
+  pm.addInstrumentation(reproducer);
 
   int runStatus = 0;
   for (size_t i = 0; i < chunks.size(); ++i) {
@@ -287,15 +426,25 @@ int main(int argc, char **argv) {
       out->os() << "; -----\n";
     if (!c.module)
       continue;
+    std::string unit = chunks.size() > 1 ? "chunk" + std::to_string(i) : "";
+    reproducer.beginModule(*c.module);
+    if (useDebugger)
+      debugger.beginModule(*c.module, unit);
     if (!pm.run(*c.module)) {
+      // --verify-each reported the broken pass; the reproducer replays the
+      // pipeline up to it.
+      reproducer.writeReproducer("left invalid IR", errs());
       failed = true;
-      break; // --verify-each reported the broken pass
+      break;
     }
+    if (useDebugger)
+      debugger.endModule(*c.module);
     std::vector<VerifierError> errors;
     if (!verifyModule(*c.module, &errors)) {
       error() << "the IR is invalid after the pipeline '" << pipelineText
               << "' (use --verify-each to find the pass)\n";
       printVerifierErrors(errs(), errors);
+      reproducer.writeReproducer("left invalid IR", errs(), /*wholePipeline=*/true);
       failed = true;
       continue;
     }
@@ -316,6 +465,10 @@ int main(int argc, char **argv) {
     }
   }
 
+  if (useDebugger && !debugger.finish(errs()))
+    failed = true;
+  if (!debugger.ok())
+    failed = true;
   if (failed)
     return 1;
   if (out)
