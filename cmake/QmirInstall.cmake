@@ -15,10 +15,14 @@ set_target_properties(qmir_mir PROPERTIES EXPORT_NAME mir)
 set_target_properties(qmir_passes PROPERTIES EXPORT_NAME passes)
 set_target_properties(qmir_lowering PROPERTIES EXPORT_NAME lowering)
 set_target_properties(qmir_frontend PROPERTIES EXPORT_NAME frontend)
+set_target_properties(qmir_backend PROPERTIES EXPORT_NAME backend)
+set_target_properties(qmir_backend_llvm PROPERTIES EXPORT_NAME backend_llvm)
+set_target_properties(qmir_runtime PROPERTIES EXPORT_NAME runtime)
 set_target_properties(qmir_llvm PROPERTIES EXPORT_NAME llvm)
 set_target_properties(qmir_warnings PROPERTIES EXPORT_NAME warnings)
 
-install(TARGETS qmir_mir qmir_passes qmir_lowering qmir_frontend qmir_llvm qmir_warnings
+install(TARGETS qmir_mir qmir_passes qmir_lowering qmir_frontend qmir_backend
+  qmir_backend_llvm qmir_runtime qmir_llvm qmir_warnings
   EXPORT qmirTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -26,11 +30,15 @@ install(TARGETS qmir_mir qmir_passes qmir_lowering qmir_frontend qmir_llvm qmir_
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/qmir)
 
 # Headers keep their directory, matching the in-tree include paths.
-foreach(dir mir passes lowering frontend)
+foreach(dir mir passes lowering frontend backend)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/
     DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/qmir/${dir}
     FILES_MATCHING PATTERN "*.h")
 endforeach()
+
+# The runtime's C ABI, for code that calls it or embeds it.
+install(FILES ${PROJECT_SOURCE_DIR}/runtime/qz_runtime.h
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/qmir/runtime)
 
 if(TARGET mir-opt)
   install(TARGETS mir-opt RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -450,13 +450,13 @@ void Lowerer::lowerStmt(const A::Stmt *s) {
       b_.condBr(c ? c : m_->undef(tc.i1()), then, next);
       enter(then);
       lowerBlock(s->blocks[i]);
-      if (!terminated())
+      if (!terminated() && !inDeadBlock())
         b_.br(end);
       enter(next);
     }
     if (s->hasElse) {
       lowerBlock(s->elseBody);
-      if (!terminated())
+      if (!terminated() && !inDeadBlock())
         b_.br(end);
       enter(end);
     }
@@ -475,7 +475,7 @@ void Lowerer::lowerStmt(const A::Stmt *s) {
     loops_.push_back({header, exit});
     lowerBlock(s->blocks[0]);
     loops_.pop_back();
-    if (!terminated())
+    if (!terminated() && !inDeadBlock())
       b_.br(header);
     enter(exit);
     return;
@@ -1026,7 +1026,7 @@ Value *Lowerer::lowerMatch(const A::Expr *e) {
     }
     if (arm->stmt) {
       lowerStmt(arm->stmt);
-      if (!terminated())
+      if (!terminated() && !inDeadBlock())
         b_.br(join);
       continue;
     }

@@ -24,13 +24,17 @@ llvm::StringRef qmir::pipelineForLevel(unsigned level) {
   }
 }
 
-bool qmir::runOptimizationPipeline(Module &m, unsigned level, std::string &error) {
+bool qmir::runPipeline(Module &m, llvm::StringRef text, std::string &error) {
   registerAllPasses();
   PassManager pm;
-  if (llvm::Error e = parsePassPipeline(pm, pipelineForLevel(level))) {
+  if (llvm::Error e = parsePassPipeline(pm, text)) {
     error = llvm::toString(std::move(e));
     return false;
   }
   pm.run(m);
   return true;
+}
+
+bool qmir::runOptimizationPipeline(Module &m, unsigned level, std::string &error) {
+  return runPipeline(m, pipelineForLevel(level), error);
 }

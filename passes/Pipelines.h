@@ -14,6 +14,10 @@ namespace qmir {
 /// parsePassPipeline. -O0 holds only what code generation needs.
 llvm::StringRef pipelineForLevel(unsigned level);
 
+/// Runs the pipeline `text` (parsePassPipeline syntax; empty: no passes) on
+/// `m`. Returns false and sets `error` if the pipeline cannot be built.
+bool runPipeline(Module &m, llvm::StringRef text, std::string &error);
+
 /// Runs the pipeline of `level` on `m`. Returns false and sets `error` if the
 /// pipeline cannot be built.
 bool runOptimizationPipeline(Module &m, unsigned level, std::string &error);

@@ -60,4 +60,19 @@ echo "== configuring examples/ast-frontend against $prefix"
   -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
 "$cmake" --build "$work/ast-frontend" -j 1
 "$work/ast-frontend/ast-frontend-example" >/dev/null
+
+# The native path: Builder -> LLVM backend -> executable linked with the
+# installed runtime.
+echo "== configuring examples/native-frontend against $prefix"
+"$cmake" -S "$source_dir/examples/native-frontend" -B "$work/native-frontend" \
+  ${generator:+-G "$generator"} ${cxx:+-DCMAKE_CXX_COMPILER="$cxx"} \
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+"$cmake" --build "$work/native-frontend" -j 1
+"$work/native-frontend/native-frontend-example" "$work/collatz" >/dev/null
+out=$("$work/collatz") || true
+case "$out" in
+  111*) ;;
+  *) echo "check-install: the natively compiled example printed '$out', expected 111" >&2; exit 1 ;;
+esac
 echo "== install test passed"

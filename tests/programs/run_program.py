@@ -11,11 +11,21 @@ Headers (see tests/programs/README.md):
 Programs that need the concurrent runtime (tasks, channels, actors, usleep)
 cannot run in the interpreter yet; for those the runner checks that they lower
 to MIR that verifies, and says so in its output.
+
+--backends=interp,llvm runs the program through each backend at each level
+(interp: `qzc --run`; llvm: `qzc -o EXE` in a temporary directory, then EXE),
+checks each run against the headers, and demands that all runs agree exactly
+(stdout, stderr, exit status). The default is --backends=interp. With llvm in
+the list, a concurrent program must be rejected by the native backend with the
+coro-split message and exit 1.
 """
 import argparse
+import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 CONCURRENCY = re.compile(r"^\s*actor\s|\bspawn\s|\bchannel\(|\busleep\(", re.M)
 
@@ -55,6 +65,8 @@ def main():
     ap.add_argument("--qzc", required=True)
     ap.add_argument("--levels", default="0,1,2")
     ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--backends", default="interp",
+                    help="comma-separated backends to run through (interp, llvm)")
     ap.add_argument("program")
     args = ap.parse_args()
     text = open(args.program, encoding="utf-8", errors="replace").read()
@@ -77,30 +89,73 @@ def main():
         report(args.program, "compile-error", failures, err)
         return
 
+    backends = [b for b in args.backends.split(",") if b]
+    for b in backends:
+        if b not in ("interp", "llvm"):
+            raise SystemExit(f"unknown backend '{b}' (known: interp, llvm)")
+
     if CONCURRENCY.search(text):
         code, out, err = run([args.qzc, "--emit=mir", args.program], args.timeout)
         if code != 0:
             failures.append(f"lowering to verified MIR failed (exit {code})")
+        if "llvm" in backends:
+            with tempfile.TemporaryDirectory(prefix="qmir-prog-") as tmp:
+                code, out, err2 = run([args.qzc, "-o", os.path.join(tmp, "prog"),
+                                       args.program], args.timeout)
+            if code != 1 or "coro-split" not in err2:
+                failures.append(f"llvm: expected the coro-split rejection (exit 1), got "
+                                f"exit {code}: {err2.strip()[:500]}")
         report(args.program, "lower-only (needs the task runtime)", failures, err)
         return
 
+    tmpdir = tempfile.mkdtemp(prefix="qmir-prog-") if "llvm" in backends else None
+    try:
+        check_runs(args, h, backends, tmpdir, failures)
+    finally:
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    mode = "run at -O" + args.levels
+    if backends != ["interp"]:
+        mode += " on " + ",".join(backends)
+    report(args.program, mode, failures, "")
+
+
+def run_one(args, backend, level, tmpdir):
+    """One run of the program: (exit status or None on timeout, stdout, stderr)."""
+    if backend == "interp":
+        return run([args.qzc, "--run", f"-O{level}", args.program], args.timeout)
+    exe = os.path.join(tmpdir, f"prog-O{level}")
+    code, out, err = run([args.qzc, f"-O{level}", "-o", exe, args.program], args.timeout * 6)
+    if code != 0:
+        return code, out, "compiling with the llvm backend failed: " + err
+    return run([exe], args.timeout)
+
+
+def check_runs(args, h, backends, tmpdir, failures):
+    first = None
     for level in args.levels.split(","):
-        code, out, err = run([args.qzc, "--run", f"-O{level}", args.program], args.timeout)
-        where = f"-O{level}"
-        if code is None:
-            failures.append(f"{where}: timed out")
-            continue
-        if "exit" in h and code != h["exit"]:
-            failures.append(f"{where}: exit status {code}, expected {h['exit']}")
-        got = out.splitlines()
-        if got != h["stdout"]:
-            failures.append(f"{where}: stdout {got!r}, expected {h['stdout']!r}")
-        for s in h["stderr"]:
-            if s not in err:
-                failures.append(f"{where}: stderr lacks {s!r}")
-        if failures:
-            failures.append(f"{where}: stderr was: {err.strip()[:2000]}")
-    report(args.program, "run at -O" + args.levels, failures, "")
+        for backend in backends:
+            code, out, err = run_one(args, backend, level, tmpdir)
+            before = len(failures)
+            where = f"-O{level}" if backends == ["interp"] else f"{backend} -O{level}"
+            if first is None:
+                first = (where, code, out, err)
+            elif len(backends) > 1 and (code, out, err) != first[1:]:
+                failures.append(f"{where} disagrees with {first[0]}: exit {code} vs {first[1]}, "
+                                f"stdout {out!r} vs {first[2]!r}, stderr {err!r} vs {first[3]!r}")
+            if code is None:
+                failures.append(f"{where}: timed out")
+                continue
+            if "exit" in h and code != h["exit"]:
+                failures.append(f"{where}: exit status {code}, expected {h['exit']}")
+            got = out.splitlines()
+            if got != h["stdout"]:
+                failures.append(f"{where}: stdout {got!r}, expected {h['stdout']!r}")
+            for s in h["stderr"]:
+                if s not in err:
+                    failures.append(f"{where}: stderr lacks {s!r}")
+            if len(failures) > before:
+                failures.append(f"{where}: stderr was: {err.strip()[:2000]}")
 
 
 def report(program, mode, failures, err):

@@ -192,8 +192,9 @@ TEST(Folding, EdgeCasesAreExact) {
     for (Opcode op : {Opcode::SDiv, Opcode::SRem, Opcode::UDiv, Opcode::URem}) {
       EXPECT_FALSE(fold(op, w, 5, 0).has_value());
       // 256 is 0 at i8: still a division by zero.
-      if (w == 8)
+      if (w == 8) {
         EXPECT_FALSE(fold(op, w, 5, 256).has_value());
+      }
     }
   // Wrapping and shifts modulo the width.
   EXPECT_EQ(fold(Opcode::Add, 8, 127, 1), -128);

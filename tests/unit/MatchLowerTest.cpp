@@ -591,8 +591,9 @@ void randomMatches(llvm::StringRef maxNodes, unsigned seed0) {
     ++lowered;
     EXPECT_EQ(runAll(x.m, *f, nvals), before)
         << "seed " << seed << "\n" << functionToString(*f);
-    if (maxNodes.empty())
+    if (maxNodes.empty()) {
       EXPECT_TRUE(testsOncePerPath(*f, mb, stop)) << "seed " << seed;
+    }
     std::string once = functionToString(*f);
     EXPECT_TRUE(runMatchLower(*f, maxNodes).areAllPreserved());
     EXPECT_EQ(functionToString(*f), once);

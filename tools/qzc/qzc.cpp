@@ -1,6 +1,14 @@
 // qzc: the Quartz core compiler driver. Reads a .qz file, parses it, expands
 // its macros, checks it, lowers it to MIR, optimises it, and then prints the
-// AST or the MIR, or runs `main` in the reference interpreter.
+// AST or the MIR, runs `main` (in the reference interpreter by default), or
+// hands the MIR to a backend (docs/backends.md): LLVM IR, assembly, an object
+// file or a native executable.
+//
+//   qzc prog.qz --run [-O2] [--backend=interp|llvm]
+//   qzc prog.qz -o prog [-O0|-O1|-O2] [-g] [--backend=llvm] [--emit=exe|obj|asm|llvm]
+//   qzc prog.qz --emit=ast|mir|llvm|asm
+#include "backend/Backend.h"
+#include "backend/LLVMBackend.h"
 #include "frontend/Diagnostics.h"
 #include "frontend/Macros.h"
 #include "frontend/Parser.h"
@@ -23,33 +31,129 @@ using namespace llvm;
 static cl::OptionCategory QzcCat("qzc options");
 static cl::opt<std::string> InputFile(cl::Positional, cl::desc("<file.qz>"),
                                       cl::Required, cl::cat(QzcCat));
-enum class EmitKind { None, Ast, Mir };
+enum class EmitKind { None, Ast, Mir, LLVM, Asm, Obj, Exe };
 static cl::opt<EmitKind> Emit(
-    "emit", cl::desc("What to print instead of running"), cl::init(EmitKind::None),
+    "emit", cl::desc("What to produce"), cl::init(EmitKind::None),
     cl::values(clEnumValN(EmitKind::Ast, "ast", "the checked AST, macros expanded"),
-               clEnumValN(EmitKind::Mir, "mir", "the MIR after the -O pipeline")),
+               clEnumValN(EmitKind::Mir, "mir", "the MIR after the -O pipeline"),
+               clEnumValN(EmitKind::LLVM, "llvm", "LLVM IR (backend llvm)"),
+               clEnumValN(EmitKind::Asm, "asm", "assembly (backend llvm)"),
+               clEnumValN(EmitKind::Obj, "obj", "an object file (backend llvm; needs -o)"),
+               clEnumValN(EmitKind::Exe, "exe",
+                          "a native executable (the default with -o; needs -o)")),
     cl::cat(QzcCat));
-static cl::opt<bool> Run("run", cl::desc("Interpret main and exit with its result"),
+static cl::opt<bool> Run("run", cl::desc("Run main and exit with its result"),
                          cl::cat(QzcCat));
+static cl::opt<std::string> BackendName(
+    "backend",
+    cl::desc("Backend: interp (the default for --run) or llvm (the default for "
+             "-o and --emit=llvm|asm|obj|exe)"),
+    cl::value_desc("name"), cl::cat(QzcCat));
+static cl::opt<bool> ListBackends("list-backends", cl::desc("List the backends and exit"),
+                                  cl::cat(QzcCat));
 static cl::opt<unsigned> OptLevel(
     "O", cl::desc("Optimization level: -O0 (default), -O1, -O2"), cl::Prefix,
     cl::init(0), cl::cat(QzcCat));
+static cl::opt<std::string> Passes(
+    "passes",
+    cl::desc("Run this pass pipeline instead of the -O level's (mir-opt -p syntax; "
+             "--passes= runs none, to see the lowering as it is)"),
+    cl::value_desc("pipeline"), cl::ValueOptional, cl::cat(QzcCat));
+static cl::opt<bool> DebugInfo("g", cl::desc("Emit debug information (DWARF)"),
+                               cl::cat(QzcCat));
+static cl::opt<std::string> Target("target", cl::desc("Target triple (default: the host)"),
+                                   cl::value_desc("triple"), cl::cat(QzcCat));
 static cl::opt<bool> PrintLocs("print-locs",
                                cl::desc("Print source locations in --emit=mir"),
                                cl::cat(QzcCat));
-static cl::opt<std::string> Output("o", cl::desc("Output file (native code)"),
-                                   cl::value_desc("file"), cl::cat(QzcCat));
+static cl::opt<std::string> Output("o", cl::desc("Output file"), cl::value_desc("file"),
+                                   cl::cat(QzcCat));
 
 int main(int argc, char **argv) {
+  qmir::registerInterpBackend();
+  qmir::registerLLVMBackend();
   cl::HideUnrelatedOptions(QzcCat);
+  for (int i = 1; i < argc; ++i)
+    if (StringRef(argv[i]) == "--list-backends") {
+      for (const qmir::BackendInfo &b : qmir::registeredBackends())
+        outs() << b.name << "\t" << b.description << "\n";
+      return 0;
+    }
   cl::ParseCommandLineOptions(argc, argv, "qzc: the Quartz core compiler\n");
   if (OptLevel > 2) {
     errs() << "qzc: error: optimization level must be 0, 1 or 2\n";
     return 1;
   }
-  if (!Output.empty()) {
-    errs() << "qzc: error: -o needs a native backend, which this build does not "
-              "have yet; use --run or --emit=mir\n";
+
+  // What the backend is asked for, if anything.
+  bool useBackend = false;
+  qmir::BackendOptions bo;
+  switch (Emit) {
+  case EmitKind::Ast:
+  case EmitKind::Mir:
+    if (Run) {
+      errs() << "qzc: error: --run and --emit=" << (Emit == EmitKind::Ast ? "ast" : "mir")
+             << " cannot be combined\n";
+      return 1;
+    }
+    break;
+  case EmitKind::None:
+    if (Run) {
+      useBackend = true;
+      bo.emit = qmir::EmitKind::Run;
+      if (!Output.empty()) {
+        errs() << "qzc: error: --run and -o cannot be combined\n";
+        return 1;
+      }
+    } else if (!Output.empty()) {
+      useBackend = true;
+      bo.emit = qmir::EmitKind::Executable;
+    }
+    break;
+  case EmitKind::LLVM:
+  case EmitKind::Asm:
+  case EmitKind::Obj:
+  case EmitKind::Exe:
+    if (Run) {
+      errs() << "qzc: error: --run and --emit=llvm|asm|obj|exe cannot be combined\n";
+      return 1;
+    }
+    useBackend = true;
+    bo.emit = Emit == EmitKind::LLVM  ? qmir::EmitKind::LLVMIR
+              : Emit == EmitKind::Asm ? qmir::EmitKind::Assembly
+              : Emit == EmitKind::Obj ? qmir::EmitKind::Object
+                                      : qmir::EmitKind::Executable;
+    if ((Emit == EmitKind::Obj || Emit == EmitKind::Exe) && Output.empty()) {
+      errs() << "qzc: error: --emit=" << (Emit == EmitKind::Obj ? "obj" : "exe")
+             << " needs an output file (-o FILE)\n";
+      return 1;
+    }
+    break;
+  }
+  std::unique_ptr<qmir::Backend> backend;
+  if (useBackend) {
+    std::string name = BackendName;
+    if (name.empty())
+      name = bo.emit == qmir::EmitKind::Run ? "interp" : "llvm";
+    backend = qmir::createBackend(name);
+    if (!backend) {
+      errs() << "qzc: error: unknown backend '" << name << "' (available:";
+      for (const qmir::BackendInfo &b : qmir::registeredBackends())
+        errs() << " " << b.name;
+      errs() << ")\n";
+      return 1;
+    }
+    if (!backend->supports(bo.emit)) {
+      errs() << "qzc: error: backend '" << name << "' cannot produce "
+             << (bo.emit == qmir::EmitKind::Run ? "a run" : "'" + qmir::emitKindName(bo.emit).str() + "' output")
+             << (name == "interp" ? "; it only runs programs (--run)" : "") << "\n";
+      return 1;
+    }
+  } else if (!BackendName.empty() && Emit != EmitKind::Ast && Emit != EmitKind::Mir) {
+    errs() << "qzc: error: --backend needs --run, -o or --emit=llvm|asm|obj|exe\n";
+    return 1;
+  } else if (Emit == EmitKind::None) {
+    errs() << "qzc: nothing to do: pass --run, -o FILE or --emit=ast|mir|llvm|asm|obj|exe\n";
     return 1;
   }
 
@@ -85,7 +189,12 @@ int main(int argc, char **argv) {
     return 70;
   }
   std::string pipelineError;
-  if (!qmir::runOptimizationPipeline(*mir, OptLevel, pipelineError)) {
+  if (Passes.getNumOccurrences()) {
+    if (!qmir::runPipeline(*mir, Passes, pipelineError)) {
+      errs() << "qzc: error: " << pipelineError << "\n";
+      return 1;
+    }
+  } else if (!qmir::runOptimizationPipeline(*mir, OptLevel, pipelineError)) {
     errs() << "qzc: internal error: " << pipelineError << "\n";
     return 70;
   }
@@ -96,12 +205,23 @@ int main(int argc, char **argv) {
     qmir::printModule(outs(), *mir, po);
     return 0;
   }
-  if (Run) {
-    int status = qmir::runMain(*mir, outs(), errs());
-    outs().flush();
+
+  bo.optLevel = OptLevel;
+  bo.debugInfo = DebugInfo;
+  bo.targetTriple = Target;
+  bo.outputPath = Output;
+  qmir::BackendResult r = backend->compile(*mir, bo);
+  outs().flush();
+  switch (r.status) {
+  case qmir::BackendResult::Ok:
     errs().flush();
-    return status;
+    return bo.emit == qmir::EmitKind::Run ? r.exitStatus : 0;
+  case qmir::BackendResult::Error:
+    errs() << "qzc: error: " << r.message << "\n";
+    return 1;
+  case qmir::BackendResult::InternalError:
+    errs() << "qzc: internal error: " << r.message << "\n";
+    return 70;
   }
-  errs() << "qzc: nothing to do: pass --run, --emit=ast or --emit=mir\n";
-  return 1;
+  return 70;
 }
