@@ -16,6 +16,7 @@
 #include "passes/DebugInstrumentation.h"
 #include "passes/Instrumentation.h"
 #include "passes/PassManager.h"
+#include "passes/Pipelines.h"
 
 #include "llvm/ADT/Statistic.h"
 #include "llvm/ADT/StringSet.h"
@@ -57,6 +58,10 @@ cl::opt<std::string> pipelineText(
     cl::value_desc("pipeline"), cl::cat(toolCat));
 cl::alias pipelineAlias("passes", cl::desc("Alias for -p"),
                         cl::aliasopt(pipelineText), cl::cat(toolCat));
+cl::opt<unsigned> optLevel(
+    "O", cl::desc("Run the standard pipeline of this level instead of -p: -O0, -O1, -O2 "
+                  "(docs/passes.md)"),
+    cl::Prefix, cl::cat(toolCat));
 cl::opt<std::string> outputFilename("o",
                                     cl::desc("Write the module here (default: stdout)"),
                                     cl::value_desc("file"), cl::cat(toolCat));
@@ -278,6 +283,17 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  if (optLevel.getNumOccurrences()) {
+    if (pipelineText.getNumOccurrences()) {
+      error() << "give either -p or -O, not both\n";
+      return 1;
+    }
+    if (optLevel > 2) {
+      error() << "optimization level must be 0, 1 or 2 (got -O" << optLevel << ")\n";
+      return 1;
+    }
+    pipelineText = pipelineForLevel(optLevel).str();
+  }
   PassManager pm;
   if (Error e = parsePassPipeline(pm, pipelineText)) {
     error() << toString(std::move(e)) << '\n';
