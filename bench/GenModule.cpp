@@ -8,6 +8,7 @@
 // whose index is a multiple of 8, are called from function bodies, leaves call
 // nothing, and no call sits inside a loop). That keeps @main's run time bounded
 // and lets `lli` check the result of qmir's interpreter.
+#include <algorithm>
 #include "GenModule.h"
 
 #include <string_view>
@@ -315,7 +316,10 @@ private:
   }
 
   void function(unsigned k) {
-    const unsigned target = rng_.range(150, 450);
+    const unsigned target =
+        k >= 1 && k <= o_.largeFunctions
+            ? static_cast<unsigned>(std::max<uint64_t>(450, o_.instructions / 25))
+            : rng_.range(150, 450);
     const uint64_t start = count_;
     const bool leaf = k % 8 == 0;
     const unsigned numLocals = rng_.range(3, 8);

@@ -18,6 +18,10 @@ struct GenOptions {
   uint64_t instructions = 1000000;
   /// Iterations of @main's loop (each calls 8 functions spread over the module).
   uint64_t mainIterations = 20;
+  /// Functions @f1..@fN are "very large": instructions/25 each (about 40,000
+  /// in a 1M-instruction module), like the big functions frontends emit for
+  /// generated code; the rest have 150-450.
+  unsigned largeFunctions = 3;
   /// Emit `!LINE:COL` locations on MIR instructions, as a frontend would.
   bool locations = false;
   uint64_t seed = 0x9e3779b97f4a7c15ull;

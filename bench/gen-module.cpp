@@ -20,6 +20,10 @@ static cl::opt<uint64_t> iterations(
 static cl::opt<bool> locations("locations",
                                cl::desc("Put source locations on MIR instructions"),
                                cl::cat(category));
+static cl::opt<unsigned> largeFunctions(
+    "large-functions",
+    cl::desc("How many functions get instructions/25 instructions (default 3)"),
+    cl::init(3));
 static cl::opt<uint64_t> seed("seed", cl::desc("Random seed"),
                               cl::init(0x9e3779b97f4a7c15ull), cl::cat(category));
 static cl::opt<std::string> output("o", cl::desc("Output file (default: stdout)"),
@@ -48,6 +52,7 @@ int main(int argc, char **argv) {
   opts.mainIterations = iterations;
   opts.locations = locations;
   opts.seed = seed;
+  opts.largeFunctions = largeFunctions;
   qmir::bench::GenResult r = qmir::bench::generateModule(opts);
 
   std::error_code ec;

@@ -62,6 +62,9 @@ cl::opt<unsigned> optLevel(
     "O", cl::desc("Run the standard pipeline of this level instead of -p: -O0, -O1, -O2 "
                   "(docs/passes.md)"),
     cl::Prefix, cl::cat(toolCat));
+cl::opt<bool> disableOutput(
+    "disable-output", cl::desc("Do not print the resulting module (like opt's)"),
+    cl::cat(toolCat));
 cl::opt<std::string> outputFilename("o",
                                     cl::desc("Write the module here (default: stdout)"),
                                     cl::value_desc("file"), cl::cat(toolCat));
@@ -402,7 +405,7 @@ int main(int argc, char **argv) {
 
   std::error_code ec;
   std::optional<ToolOutputFile> out;
-  bool printModules = !runMainOpt || !outputFilename.empty();
+  bool printModules = (!runMainOpt || !outputFilename.empty()) && !disableOutput;
   if (printModules) {
     out.emplace(outputFilename.empty() ? StringRef("-") : StringRef(outputFilename),
                 ec, sys::fs::OF_Text);
