@@ -482,14 +482,14 @@ uint32_t Module::addSourceFile(llvm::StringRef path) {
 }
 
 LocId Module::addLoc(SourceLoc loc) {
-  auto key = std::make_tuple(loc.file, loc.line, loc.col);
-  auto it = locIds_.find(key);
-  if (it != locIds_.end())
-    return it->second;
+  // Frontends stamp runs of instructions with the same location, so only a
+  // repeat of the previous location is shared; a full uniquing table cost
+  // more (a hash lookup per instruction) than the 12 bytes it would save.
+  if (lastLoc_ && locs_[lastLoc_] == loc)
+    return lastLoc_;
   locs_.push_back(loc);
-  LocId id = locs_.size() - 1;
-  locIds_[key] = id;
-  return id;
+  lastLoc_ = static_cast<LocId>(locs_.size() - 1);
+  return lastLoc_;
 }
 
 const Pattern *Module::makeWildcard() {

@@ -557,7 +557,10 @@ public:
   // Source files and locations.
   uint32_t addSourceFile(llvm::StringRef path);
   llvm::ArrayRef<std::string> sourceFiles() const { return files_; }
-  LocId addLoc(SourceLoc loc); // uniqued; never returns 0
+  /// Records a location; never returns 0. A repeat of the previous location
+  /// gets the same id (other repeats may get new ids: compare SourceLocs, not
+  /// ids).
+  LocId addLoc(SourceLoc loc);
   const SourceLoc &loc(LocId id) const { return locs_[id]; }
   size_t numLocs() const { return locs_.size() - 1; }
 
@@ -582,7 +585,7 @@ private:
   std::vector<Binding> bindings_;
   std::vector<std::string> files_;
   std::vector<SourceLoc> locs_;
-  llvm::DenseMap<std::tuple<uint32_t, uint32_t, uint32_t>, LocId> locIds_;
+  LocId lastLoc_ = 0;
 };
 
 // Casting helpers in the LLVM style.

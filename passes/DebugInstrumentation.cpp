@@ -934,10 +934,8 @@ CrashReproducer::CrashReproducer(const PassManager &pm, std::string path, std::s
 
 CrashReproducer::~CrashReproducer() = default;
 
-void CrashReproducer::beginModule(const Module &m) {
-  PrintOptions po;
-  po.printLocs = true; // the reproducer keeps everything the input had
-  input_ = moduleToString(m, po);
+void CrashReproducer::beginModule(llvm::StringRef inputText) {
+  input_ = inputText.str();
   haveLast_ = false;
 }
 

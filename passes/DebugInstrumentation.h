@@ -210,8 +210,10 @@ public:
   CrashReproducer(const PassManager &pm, std::string path, std::string toolName);
   ~CrashReproducer() override;
 
-  /// Snapshots the module before the pipeline runs on it.
-  void beginModule(const Module &m);
+  /// Records the text of the module the pipeline is about to run on (the
+  /// input as parsed: printing a large module again would cost as much as
+  /// parsing it).
+  void beginModule(llvm::StringRef inputText);
   void beforePass(const PassRunInfo &info) override;
   bool afterPass(const PassRunInfo &info, const PreservedAnalyses &pa) override;
 

@@ -203,7 +203,7 @@ TEST_F(Fixture, ErasingBlocksDropsReferences) {
   EXPECT_TRUE(entry->predecessors().empty());
 }
 
-TEST(Locations, AreUniqued) {
+TEST(Locations, RepeatsShareAnId) {
   Module m;
   uint32_t file = m.addSourceFile("a.qz");
   EXPECT_EQ(m.addSourceFile("a.qz"), file);
@@ -214,4 +214,5 @@ TEST(Locations, AreUniqued) {
   EXPECT_EQ(l1, l2);
   EXPECT_NE(l1, l3);
   EXPECT_EQ(m.loc(l3).col, 6u);
+  EXPECT_EQ(m.loc(m.addLoc({file, 3, 5})), (SourceLoc{file, 3, 5}));
 }

@@ -225,16 +225,24 @@ void reportVerifierErrors(const Chunk &c, ArrayRef<VerifierError> errors) {
 /// Parses and verifies one chunk; false (after reporting) on any error.
 bool parseChunk(Chunk &c, std::unique_ptr<MemoryBuffer> buf) {
   unsigned id = c.sm.AddNewSourceBuffer(std::move(buf), SMLoc());
-  c.module = parseMIR(c.sm, id, errs(), &c.map);
+  // The source map (a location per instruction) is only needed to point at
+  // a verifier error, and costs a hash-table entry per instruction; so the
+  // common, valid case parses without it and a failing input is parsed again
+  // with it to report the errors.
+  c.module = parseMIR(c.sm, id, errs(), nullptr);
   if (!c.module)
     return false;
+  if (verifyModule(*c.module))
+    return true;
+  std::string ignored;
+  raw_string_ostream quiet(ignored);
+  c.module = parseMIR(c.sm, id, quiet, &c.map);
   std::vector<VerifierError> errors;
-  if (!verifyModule(*c.module, &errors)) {
-    reportVerifierErrors(c, errors);
-    c.module.reset();
-    return false;
-  }
-  return true;
+  if (c.module)
+    verifyModule(*c.module, &errors);
+  reportVerifierErrors(c, errors);
+  c.module.reset();
+  return false;
 }
 
 bool isGlobText(StringRef s) { return s.find_first_of("*?[{\\") != StringRef::npos; }
@@ -446,7 +454,7 @@ int main(int argc, char **argv) {
     if (!c.module)
       continue;
     std::string unit = chunks.size() > 1 ? "chunk" + std::to_string(i) : "";
-    reproducer.beginModule(*c.module);
+    reproducer.beginModule(c.sm.getMemoryBuffer(c.sm.getMainFileID())->getBuffer());
     if (useDebugger)
       debugger.beginModule(*c.module, unit);
     if (!pm.run(*c.module)) {
