@@ -17,6 +17,7 @@
 #include "passes/Instrumentation.h"
 #include "passes/PassManager.h"
 #include "passes/Pipelines.h"
+#include "backend/Backend.h"
 
 #include "llvm/ADT/Statistic.h"
 #include "llvm/ADT/StringSet.h"
@@ -62,6 +63,30 @@ cl::opt<unsigned> optLevel(
     "O", cl::desc("Run the standard pipeline of this level instead of -p: -O0, -O1, -O2 "
                   "(docs/passes.md)"),
     cl::Prefix, cl::cat(toolCat));
+} // namespace
+namespace qmir {
+// From backend/LLVMBackend.h, which brings LLVM's own Module and Function
+// into scope alongside qmir's.
+void registerLLVMBackend();
+} // namespace qmir
+namespace {
+
+cl::OptionCategory codegenCat("Code generation (after the pipeline)");
+cl::opt<std::string> backendName(
+    "backend",
+    cl::desc("Hand the optimized module to this backend (interp, llvm; see "
+             "--list-backends). With it, -o names the artifact and --run runs "
+             "through the backend"),
+    cl::value_desc("name"), cl::cat(codegenCat));
+cl::opt<std::string> emitKind(
+    "emit", cl::desc("Artifact to produce: llvm, asm, obj or exe (implies --backend=llvm)"),
+    cl::value_desc("kind"), cl::cat(codegenCat));
+cl::opt<bool> debugInfo("g", cl::desc("Emit debug information (with --backend)"),
+                        cl::cat(codegenCat));
+cl::opt<std::string> targetTriple("target", cl::desc("Target triple (default: the host)"),
+                                  cl::value_desc("triple"), cl::cat(codegenCat));
+cl::opt<bool> listBackends("list-backends", cl::desc("List the backends and exit"),
+                           cl::cat(codegenCat));
 cl::opt<bool> disableOutput(
     "disable-output", cl::desc("Do not print the resulting module (like opt's)"),
     cl::cat(toolCat));
@@ -273,7 +298,7 @@ int main(int argc, char **argv) {
                          "changed of each pass");
     adopt("stats", "Print (to stderr) pass and module statistics");
   }
-  cl::HideUnrelatedOptions({&toolCat, &dumpCat});
+  cl::HideUnrelatedOptions({&toolCat, &dumpCat, &codegenCat});
   cl::SetVersionPrinter([](raw_ostream &os) {
     os << "mir-opt (qmir), built with LLVM " LLVM_VERSION_STRING "\n";
   });
@@ -288,6 +313,51 @@ int main(int argc, char **argv) {
   if (listPasses) {
     listAllPasses();
     return 0;
+  }
+  registerInterpBackend();
+  registerLLVMBackend();
+  if (listBackends) {
+    for (const BackendInfo &b : registeredBackends())
+      outs() << "  " << left_justify(b.name, 10) << " " << b.description << "\n";
+    return 0;
+  }
+  std::optional<EmitKind> artifact;
+  if (!emitKind.empty()) {
+    if (emitKind == "llvm")
+      artifact = EmitKind::LLVMIR;
+    else if (emitKind == "asm")
+      artifact = EmitKind::Assembly;
+    else if (emitKind == "obj")
+      artifact = EmitKind::Object;
+    else if (emitKind == "exe")
+      artifact = EmitKind::Executable;
+    else {
+      error() << "unknown --emit kind '" << emitKind << "' (llvm, asm, obj, exe)\n";
+      return 1;
+    }
+    if (backendName.empty())
+      backendName = "llvm";
+  }
+  std::unique_ptr<Backend> backend;
+  if (!backendName.empty()) {
+    backend = createBackend(backendName);
+    if (!backend) {
+      error() << "unknown backend '" << backendName << "' (see --list-backends)\n";
+      return 1;
+    }
+    if (!artifact && !runMainOpt) {
+      error() << "--backend needs --emit=KIND or --run\n";
+      return 1;
+    }
+    if (artifact && runMainOpt) {
+      error() << "give either --emit or --run with --backend, not both\n";
+      return 1;
+    }
+    if (artifact && (*artifact == EmitKind::Object || *artifact == EmitKind::Executable) &&
+        outputFilename.empty()) {
+      error() << "--emit=" << emitKind << " needs -o FILE\n";
+      return 1;
+    }
   }
   if (inputFilename.empty()) {
     error() << "no input file (give a .mir file, or - for stdin; see --help)\n";
@@ -413,7 +483,8 @@ int main(int argc, char **argv) {
 
   std::error_code ec;
   std::optional<ToolOutputFile> out;
-  bool printModules = (!runMainOpt || !outputFilename.empty()) && !disableOutput;
+  bool printModules =
+      (!runMainOpt || !outputFilename.empty()) && !disableOutput && !backend;
   if (printModules) {
     out.emplace(outputFilename.empty() ? StringRef("-") : StringRef(outputFilename),
                 ec, sys::fs::OF_Text);
@@ -473,6 +544,27 @@ int main(int argc, char **argv) {
       printVerifierErrors(errs(), errors);
       reproducer.writeReproducer("left invalid IR", errs(), /*wholePipeline=*/true);
       failed = true;
+      continue;
+    }
+    if (backend) {
+      // Code generation replaces printing the module: -o names the artifact.
+      if (out)
+        out->os().flush();
+      BackendOptions bo;
+      bo.emit = artifact ? *artifact : EmitKind::Run;
+      bo.optLevel = optLevel.getNumOccurrences() ? static_cast<unsigned>(optLevel) : 0;
+      bo.debugInfo = debugInfo;
+      bo.targetTriple = targetTriple;
+      bo.outputPath = outputFilename == "-" ? std::string() : std::string(outputFilename);
+      BackendResult r = backend->compile(*c.module, bo);
+      outs().flush();
+      if (!r.ok()) {
+        error() << (r.status == BackendResult::InternalError ? "internal error: " : "")
+                << r.message << '\n';
+        return r.status == BackendResult::InternalError ? 70 : 1;
+      }
+      if (bo.emit == EmitKind::Run && runStatus == 0)
+        runStatus = r.exitStatus;
       continue;
     }
     if (printModules) {
