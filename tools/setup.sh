@@ -78,12 +78,35 @@ run_tests() {
 }
 
 demo() {
-  local input=$root/examples/sum.mir
-  local cmd=("$build_dir/bin/mir-opt" "$input" -p dce
-             --dump-before=dce --dump-after=dce --run)
-  log "demo: parse, verify and optimise examples/sum.mir with dce, then run @main"
-  echo "\$ ${cmd[*]#$root/}"
-  "${cmd[@]}"
+  # The main job: a Quartz program (the seed's unwrap-in-loop case) through
+  # the frontend, the passes (with dumps around one of them), the interpreter
+  # and native code.
+  local prog=$root/tests/programs/unwrap_in_loop.qz
+  local bin=$build_dir/bin
+  local work
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' RETURN
+  run() { echo "\$ ${*//$root\//}"; "$@"; }
+
+  log "demo 1/4: compile $(basename "$prog") to frontend-style MIR (no passes)"
+  echo "\$ qzc --emit=mir --passes= ${prog#$root/}"
+  "$bin/qzc" --emit=mir --passes= "$prog" >"$work/prog.mir"
+  head -n 30 "$work/prog.mir"
+  echo "  ... ($(wc -l <"$work/prog.mir") lines in all)"
+
+  log "demo 2/4: -O2 with the MIR dumped before and after constfold, then interpret @main"
+  run "$bin/mir-opt" -O2 --dump-func=main --dump-before=constfold \
+    --dump-after=constfold --run "$work/prog.mir"
+  echo "exit status: $?"
+
+  log "demo 3/4: compile natively with qzc -O2 and run"
+  run "$bin/qzc" -O2 "$prog" -o "$work/prog"
+  status=0
+  "$work/prog" || status=$?
+  echo "native exit status: $status (0 means sum == 211)"
+
+  log "demo 4/4: what changed where: --dump-changed over -O1"
+  run "$bin/mir-opt" -O1 --dump-changed --dump-func=main "$work/prog.mir" -o /dev/null
 }
 
 cmd=${1:-build}
