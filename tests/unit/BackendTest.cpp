@@ -20,6 +20,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <gmock/gmock.h>
+#include "tests/support/TestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -40,11 +42,7 @@ struct Registered {
 Registered registered;
 
 std::unique_ptr<Module> parse(llvm::StringRef text) {
-  std::string errs;
-  llvm::raw_string_ostream es(errs);
-  auto m = parseMIRString(text, es, "t.mir");
-  EXPECT_TRUE(m) << errs;
-  return m;
+  return qmir::testing::parseOrFail(text, "t.mir");
 }
 
 struct RunResult {

@@ -11,6 +11,8 @@
 #include "mir/Verifier.h"
 #include "passes/PassManager.h"
 
+#include "tests/support/TestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -20,22 +22,10 @@ using namespace qmir;
 namespace {
 
 std::unique_ptr<Module> parse(llvm::StringRef text) {
-  std::string err;
-  llvm::raw_string_ostream os(err);
-  auto m = parseMIRString(text, os);
-  EXPECT_TRUE(m) << err;
-  return m;
+  return qmir::testing::parseOrFail(text);
 }
 
-::testing::AssertionResult valid(const Module &m) {
-  std::vector<VerifierError> errors;
-  if (verifyModule(m, &errors))
-    return ::testing::AssertionSuccess();
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  printVerifierErrors(os, errors);
-  return ::testing::AssertionFailure() << s << moduleToString(m);
-}
+::testing::AssertionResult valid(const Module &m) { return qmir::testing::verifies(m); }
 
 bool runPasses(Module &m, llvm::StringRef pipeline) {
   registerAllPasses();

@@ -6,6 +6,8 @@
 #include "passes/Analyses.h"
 #include "passes/LoopInfo.h"
 
+#include "tests/support/TestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,11 +19,7 @@ using namespace qmir;
 namespace {
 
 std::unique_ptr<Module> parse(llvm::StringRef text) {
-  std::string err;
-  llvm::raw_string_ostream os(err);
-  auto m = parseMIRString(text, os);
-  EXPECT_TRUE(m) << err;
-  return m;
+  return qmir::testing::parseOrFail(text);
 }
 
 Block *block(Function &f, llvm::StringRef name) {

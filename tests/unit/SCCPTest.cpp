@@ -11,6 +11,8 @@
 #include "mir/Verifier.h"
 #include "passes/Folding.h"
 
+#include "tests/support/TestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -20,11 +22,7 @@ using namespace qmir;
 namespace {
 
 std::unique_ptr<Module> parse(llvm::StringRef text) {
-  std::string err;
-  llvm::raw_string_ostream es(err);
-  auto m = parseMIRString(text, es);
-  EXPECT_TRUE(m) << err;
-  return m;
+  return qmir::testing::parseOrFail(text);
 }
 
 std::string str(const Module &m) {
@@ -34,15 +32,7 @@ std::string str(const Module &m) {
   return s;
 }
 
-::testing::AssertionResult valid(const Module &m) {
-  std::vector<VerifierError> errors;
-  if (verifyModule(m, &errors))
-    return ::testing::AssertionSuccess();
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  printVerifierErrors(os, errors);
-  return ::testing::AssertionFailure() << s << str(m);
-}
+::testing::AssertionResult valid(const Module &m) { return qmir::testing::verifies(m); }
 
 struct Outcome {
   InterpResult::Kind kind;

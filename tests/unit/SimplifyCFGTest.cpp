@@ -13,6 +13,8 @@
 #include "passes/PassManager.h"
 #include "passes/PassRegistry.h"
 
+#include "tests/support/TestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -43,11 +45,7 @@ void runSimplifyCFG(Module &m) {
 }
 
 std::unique_ptr<Module> parse(llvm::StringRef text) {
-  std::string err;
-  llvm::raw_string_ostream os(err);
-  auto m = parseMIRString(text, os);
-  EXPECT_TRUE(m) << err;
-  return m;
+  return qmir::testing::parseOrFail(text);
 }
 
 /// Output, result kind, value and message of running `f` on each input.
