@@ -216,6 +216,8 @@ public:
   void beginModule(llvm::StringRef inputText);
   void beforePass(const PassRunInfo &info) override;
   bool afterPass(const PassRunInfo &info, const PreservedAnalyses &pa) override;
+  /// It only remembers the application in flight.
+  bool observesOrder() const override { return false; }
 
   /// Writes a reproducer for the last pass application (or, without one, for
   /// the whole pipeline) and returns its path, or "" (after reporting to

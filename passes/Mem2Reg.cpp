@@ -266,7 +266,10 @@ void Promoter::scan() {
 }
 
 bool Promoter::place() {
-  dt_ = std::make_unique<DominatorTree>(f_);
+  // run() built the tree for scan(); only split arm edges (a second call)
+  // change the CFG.
+  if (!dt_)
+    dt_ = std::make_unique<DominatorTree>(f_);
   const uint32_t nb = f_.numBlockIds();
   ArrayRef<const Block *> rpo = dt_->rpo();
 
@@ -386,6 +389,8 @@ bool Promoter::place() {
       split = true;
     }
   }
+  if (split)
+    dt_.reset(); // stale: the next call rebuilds it
   return !split;
 }
 

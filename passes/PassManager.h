@@ -53,6 +53,10 @@ public:
   virtual bool afterPass(const PassRunInfo &info, const PreservedAnalyses &pa) {
     return true;
   }
+  /// Whether this hook depends on the order of pass applications (dumps,
+  /// verification, counting). When no hook does, the manager may run a
+  /// sequence of function passes function by function (see run()).
+  virtual bool observesOrder() const { return true; }
 };
 
 class PassManager {
