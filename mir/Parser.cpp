@@ -145,8 +145,9 @@ static bool lookupPred(StringRef s, ICmpPred &p) {
 class Parser {
 public:
   Parser(llvm::SourceMgr &sm, unsigned bufferId, llvm::raw_ostream &errs,
-         MIRSourceMap *map)
-      : sm_(sm), errs_(errs), map_(map), mod_(std::make_unique<Module>()),
+         MIRSourceMap *map, llvm::function_ref<void(Function &)> onFunctionBody)
+      : sm_(sm), errs_(errs), map_(map), onFunctionBody_(onFunctionBody),
+        mod_(std::make_unique<Module>()),
         m_(*mod_) {
     const llvm::MemoryBuffer *buf = sm.getMemoryBuffer(bufferId);
     bufStart_ = buf->getBufferStart();
@@ -251,6 +252,7 @@ private:
   llvm::SourceMgr &sm_;
   llvm::raw_ostream &errs_;
   MIRSourceMap *map_;
+  llvm::function_ref<void(Function &)> onFunctionBody_;
   std::unique_ptr<Module> mod_;
   Module &m_;
   const char *bufStart_, *bufEnd_;
@@ -2018,8 +2020,12 @@ std::unique_ptr<Module> Parser::run() {
   for (Item &it : items_) {
     if (stopped_)
       break;
-    if (it.kind == ItemKind::Fn && it.fn)
+    if (it.kind == ItemKind::Fn && it.fn) {
+      unsigned errorsBefore = numErrors_;
       parseBody(it);
+      if (onFunctionBody_ && numErrors_ == errorsBefore)
+        onFunctionBody_(*it.fn);
+    }
   }
   if (numErrors_) {
     printDiagnostics();
@@ -2030,10 +2036,10 @@ std::unique_ptr<Module> Parser::run() {
 
 } // namespace
 
-std::unique_ptr<Module> qmir::parseMIR(llvm::SourceMgr &sm, unsigned bufferId,
-                                       llvm::raw_ostream &errs,
-                                       MIRSourceMap *map) {
-  Parser p(sm, bufferId, errs, map);
+std::unique_ptr<Module>
+qmir::parseMIR(llvm::SourceMgr &sm, unsigned bufferId, llvm::raw_ostream &errs,
+               MIRSourceMap *map, llvm::function_ref<void(Function &)> onFunctionBody) {
+  Parser p(sm, bufferId, errs, map, onFunctionBody);
   return p.run();
 }
 

@@ -12,6 +12,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/SMLoc.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <memory>
@@ -30,9 +31,14 @@ struct MIRSourceMap {
 /// Parses buffer `bufferId` of `sm`. Errors are printed clang-style through
 /// sm.PrintMessage(errs, ...) ("FILE:LINE:COL: error: ..." + line + caret);
 /// returns nullptr if there was any error.
-std::unique_ptr<Module> parseMIR(llvm::SourceMgr &sm, unsigned bufferId,
-                                 llvm::raw_ostream &errs,
-                                 MIRSourceMap *map = nullptr);
+///
+/// `onFunctionBody`, if given, is called with each function right after its
+/// body is parsed without error, while the function is still in the cache:
+/// tools verify it there instead of walking the whole module again later.
+std::unique_ptr<Module>
+parseMIR(llvm::SourceMgr &sm, unsigned bufferId, llvm::raw_ostream &errs,
+         MIRSourceMap *map = nullptr,
+         llvm::function_ref<void(Function &)> onFunctionBody = nullptr);
 
 /// Convenience for tests: parses `text` (buffer name `name`).
 std::unique_ptr<Module> parseMIRString(llvm::StringRef text,

@@ -254,10 +254,17 @@ bool parseChunk(Chunk &c, std::unique_ptr<MemoryBuffer> buf) {
   // a verifier error, and costs a hash-table entry per instruction; so the
   // common, valid case parses without it and a failing input is parsed again
   // with it to report the errors.
-  c.module = parseMIR(c.sm, id, errs(), nullptr);
+  // Each body is verified as soon as it is parsed, while it is in the cache.
+  bool bodiesOk = true;
+  c.module = parseMIR(c.sm, id, errs(), nullptr,
+                      [&](Function &f) { bodiesOk &= verifyFunction(f); });
   if (!c.module)
     return false;
-  if (verifyModule(*c.module))
+  bool declarationsOk = true;
+  for (const Function &f : c.module->functions())
+    if (f.isDeclaration())
+      declarationsOk &= verifyFunction(f);
+  if (bodiesOk && declarationsOk)
     return true;
   std::string ignored;
   raw_string_ostream quiet(ignored);
