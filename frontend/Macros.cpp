@@ -42,8 +42,7 @@ private:
     block(f->body);
   }
   void block(ArrayRef<Stmt *> stmts) {
-    for (Stmt *s : stmts)
-      stmt(s);
+    forEachStmtPrefetched(stmts, [&](Stmt *s) { stmt(s); });
   }
   void stmt(Stmt *s) {
     if (!s)
@@ -85,6 +84,14 @@ private:
     case Expr::Spawn:
       // args (if set) holds the same call as lhs: visit it once.
       expr(e->lhs);
+      return;
+    case Expr::Unary:
+    case Expr::Binary:
+    case Expr::Field:
+    case Expr::Index:
+      // No args (not reading them spares a cache miss: see Expr's layout).
+      expr(e->lhs);
+      expr(e->rhs);
       return;
     case Expr::Match:
       expr(e->lhs);

@@ -460,8 +460,7 @@ private:
   }
 
   void checkStmts(llvm::ArrayRef<Stmt *> stmts) {
-    for (Stmt *s : stmts)
-      checkStmt(s);
+    forEachStmtPrefetched(stmts, [&](Stmt *s) { checkStmt(s); });
   }
   void checkBlock(llvm::ArrayRef<Stmt *> stmts) {
     pushScope();
@@ -627,6 +626,7 @@ private:
   /// Computes, records and returns the type of `e`; `hint` is the type the
   /// context expects (null if none), used to type `None` and bare variants.
   const Ty *check(Expr *e, const Ty *hint) {
+    prefetchOperands(e);
     if (isNeverOrError(hint))
       hint = nullptr;
     const Ty *t = checkImpl(e, hint);
@@ -1153,8 +1153,11 @@ private:
   }
 
   const Ty *checkMatch(Expr *e, const Ty *hint) {
+    prefetchArms(e);
     const Ty *subj = e->lhs == preChecked && e->lhs->type ? e->lhs->type : check(e->lhs, nullptr);
     preChecked = nullptr;
+    for (MatchArm *arm : e->arms) // loaded while checking the subject
+      prefetchOperands(arm);
     if (incomplete(subj)) {
       error(e->lhs->range, "cannot infer the type of the matched value " + tyName(subj));
       subj = ctx.errorTy();
@@ -1230,6 +1233,7 @@ private:
   /// Checks pattern `p` against type `t`, appending the variables it binds to
   /// `bound`. Returns the pattern (the same node, possibly re-kinded).
   Pattern *checkPattern(Pattern *p, const Ty *t, llvm::SmallVectorImpl<VarDecl *> &bound) {
+    prefetchOperands(p);
     p->type = t;
     switch (p->kind) {
     case Pattern::Wildcard:

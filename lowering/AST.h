@@ -102,6 +102,15 @@ struct Pattern {
   int variantIndex = -1;              ///< Variant: index in the enum
 };
 
+/// Starts loading a pattern's subpatterns and the variable it binds (see
+/// prefetchOperands(const Expr *)).
+inline void prefetchOperands(const Pattern *p) {
+  if (p->binding)
+    __builtin_prefetch(p->binding);
+  for (const Pattern *sub : p->subpatterns)
+    __builtin_prefetch(sub);
+}
+
 //===----------------------------------------------------------------------===//
 // Expressions
 //===----------------------------------------------------------------------===//
@@ -109,7 +118,7 @@ struct Pattern {
 struct Stmt;
 struct MatchArm;
 
-struct Expr {
+struct alignas(64) Expr {
   enum Kind : uint8_t {
     IntLit, BoolLit, StringLit,
     Name,       ///< a variable or field of the enclosing actor: `x`
@@ -131,42 +140,65 @@ struct Expr {
     None, Add, Sub, Mul, Div, Rem, Eq, Ne, Lt, Le, Gt, Ge, And, Or, Neg, Not,
   };
 
-  SrcRange range;
+  // Layout: a program has hundreds of thousands of Exprs, far more than the
+  // caches hold, so each pass over the tree waits for memory on nearly every
+  // node. The node is aligned to a 64-byte cache line; the first line holds
+  // what walkers read of the most common kinds (names, literals, operators),
+  // the second what calls, constructors and macros add, the rest is rarer.
   Op op = None;
+  bool postfix = false;       ///< MacroCall written as `e!`
+  bool isStatement = false;   ///< Match used as a statement (arms may be stmts)
+  int index = -1;             ///< EnumCtor: variant; Field: field index;
+                              ///< StructLit: unused (filled by the checker)
+  SrcRange range;
+  Expr *lhs = nullptr;        ///< Unary operand; Binary left; MethodCall/Field
+                              ///< receiver; Index base; Match subject; Spawn call
+  Expr *rhs = nullptr;        ///< Binary right; Index index; Do: final value (or null)
+  const Ty *type = nullptr;   ///< filled by the checker
+  const Decl *resolved = nullptr; ///< filled by the checker. Name:
+                                  ///< VarDecl/Param/actor field;
+                                  ///< Call: FuncDecl/ActorDecl (null: builtin);
+                                  ///< MethodCall: FuncDecl of an actor method;
+                                  ///< StructLit/EnumCtor/Field: the type decl
   int64_t intValue = 0;       ///< IntLit; BoolLit (0/1)
-  llvm::StringRef text;       ///< StringLit (unescaped); MacroCall: the source
-                              ///< text of the argument (for $assert)
+
+  llvm::ArrayRef<Expr *> args; ///< Call/MethodCall/EnumCtor/MacroCall args;
+                              ///< StructLit field values (parallel to fieldNames)
+  /// MacroCall: the expansion (the checker and lowering use it instead).
+  Expr *expansion = nullptr;
   Symbol name;                ///< Name, Call (callee), MethodCall/Field (member),
                               ///< EnumCtor (variant), StructLit (struct),
                               ///< MacroCall (macro, e.g. "$unwrap")
   SrcRange nameRange;         ///< where `name` is written
+
+  llvm::StringRef text;       ///< StringLit (unescaped); MacroCall: the source
+                              ///< text of the argument (for $assert)
   llvm::StringRef qualifier;  ///< EnumCtor: `Option` in `Option::Some`, or empty
-  Expr *lhs = nullptr;        ///< Unary operand; Binary left; MethodCall/Field
-                              ///< receiver; Index base; Match subject; Spawn call
-  Expr *rhs = nullptr;        ///< Binary right; Index index; Do: final value (or null)
-  llvm::ArrayRef<Expr *> args; ///< Call/MethodCall/EnumCtor/MacroCall args;
-                              ///< StructLit field values (parallel to fieldNames)
   llvm::ArrayRef<Symbol> fieldNames;       ///< StructLit
   llvm::ArrayRef<SrcRange> fieldRanges;    ///< StructLit
   llvm::ArrayRef<MatchArm *> arms;         ///< Match
   llvm::ArrayRef<Stmt *> stmts;            ///< Do
-  bool postfix = false;       ///< MacroCall written as `e!`
-  bool isStatement = false;   ///< Match used as a statement (arms may be stmts)
-
-  // Filled by the checker:
-  const Ty *type = nullptr;
-  const Decl *resolved = nullptr; ///< Name: VarDecl/Param/actor field;
-                                  ///< Call: FuncDecl/ActorDecl (null: builtin);
-                                  ///< MethodCall: FuncDecl of an actor method;
-                                  ///< StructLit/EnumCtor/Field: the type decl
-  int index = -1;                 ///< EnumCtor: variant; Field: field index;
-                                  ///< StructLit: unused
   /// StructLit: for each field of the struct in declaration order, the index
-  /// into `args` that initialises it.
+  /// into `args` that initialises it (filled by the checker).
   llvm::ArrayRef<int> fieldOrder;
-  /// MacroCall: the expansion (the checker and lowering use it instead).
-  Expr *expansion = nullptr;
 };
+
+/// Starts loading an expression's operands (lhs, rhs, args) into the cache.
+/// A program's tree is far larger than the caches, so a pass over it misses on
+/// nearly every node; walkers call this on entering a node so that the misses
+/// on its operands overlap instead of coming one after the other.
+inline void prefetchOperands(const Expr *e) {
+  if (e->lhs)
+    __builtin_prefetch(e->lhs);
+  if (e->rhs)
+    __builtin_prefetch(e->rhs);
+  // `args` is on the node's second cache line: only read it where it is used.
+  if (e->kind == Expr::Call || e->kind == Expr::MethodCall ||
+      e->kind == Expr::EnumCtor || e->kind == Expr::StructLit ||
+      e->kind == Expr::MacroCall)
+    for (const Expr *a : e->args)
+      __builtin_prefetch(a);
+}
 
 struct MatchArm {
   SrcRange range;
@@ -175,6 +207,23 @@ struct MatchArm {
   Expr *body = nullptr;  ///< an expression, or...
   Stmt *stmt = nullptr;  ///< ...a simple statement when the match is a statement
 };
+
+/// Starts loading a Match's arms (see prefetchOperands).
+inline void prefetchArms(const Expr *e) {
+  for (const MatchArm *a : e->arms)
+    __builtin_prefetch(a);
+}
+
+/// Starts loading what an arm's checking and lowering read first. Only
+/// reads `a` itself, so call it on an arm prefetched a while ago.
+inline void prefetchOperands(const MatchArm *a) {
+  if (a->pattern)
+    __builtin_prefetch(a->pattern);
+  if (a->guard)
+    __builtin_prefetch(a->guard);
+  if (a->body)
+    __builtin_prefetch(a->body);
+}
 
 //===----------------------------------------------------------------------===//
 // Statements
@@ -201,6 +250,36 @@ struct Stmt {
   llvm::ArrayRef<Stmt *> elseBody;  ///< If
   bool hasElse = false;
 };
+
+/// Starts loading the nodes a statement's lowering or checking reads first
+/// (see prefetchOperands). Only reads `s` itself, so call it on a statement
+/// that was prefetched a while ago.
+inline void prefetchOperands(const Stmt *s) {
+  if (s->decl)
+    __builtin_prefetch(s->decl);
+  if (s->target)
+    __builtin_prefetch(s->target);
+  if (s->value)
+    __builtin_prefetch(s->value);
+  for (const Expr *c : s->conds)
+    __builtin_prefetch(c);
+}
+
+/// Calls `visit(s)` on each statement of a block in order, having started
+/// the cache misses on all the statements at once and on each statement's
+/// operands one statement ahead. Walkers over a whole program use it: the tree
+/// is far larger than the caches, and without it the misses come one after
+/// the other.
+template <typename Fn>
+void forEachStmtPrefetched(llvm::ArrayRef<Stmt *> stmts, Fn &&visit) {
+  for (const Stmt *s : stmts)
+    __builtin_prefetch(s);
+  for (size_t i = 0; i < stmts.size(); ++i) {
+    if (i + 1 < stmts.size())
+      prefetchOperands(stmts[i + 1]);
+    visit(stmts[i]);
+  }
+}
 
 //===----------------------------------------------------------------------===//
 // Declarations

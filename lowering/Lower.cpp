@@ -15,6 +15,7 @@
 #include "mir/Builder.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/Twine.h"
 
@@ -96,6 +97,7 @@ private:
   llvm::DenseMap<const A::Decl *, Function *> funcs_;
   llvm::DenseMap<const A::Decl *, Function *> actorInits_;
   llvm::DenseMap<const A::Decl *, const Type *> actorStates_;
+  llvm::DenseMap<const Type *, const Type *> optionTypes_; // payload -> Option
 
   // Per function.
   Function *fn_ = nullptr;
@@ -117,14 +119,19 @@ private:
 //===----------------------------------------------------------------------===//
 
 const Type *Lowerer::optionType(const Type *elem) {
+  // Memoized: this runs for every Option-typed expression, and building the
+  // name and looking it up allocates.
+  const Type *&cached = optionTypes_[elem];
+  if (cached)
+    return cached;
   std::string name = "Option." + elem->str();
   TypeContext &tc = m_->types();
   if (const Type *t = tc.named(name))
-    return t;
+    return cached = t;
   const Type *t = tc.createNamedEnum(name);
   const Type *payload[] = {elem};
   tc.setEnumBody(t, {EnumVariant{"None", {}}, EnumVariant{"Some", payload}});
-  return t;
+  return cached = t;
 }
 
 const Type *Lowerer::mirType(const A::Ty *t) {
@@ -320,12 +327,20 @@ void Lowerer::finishFunction() {
   // Blocks opened after a return, break or panic and left empty are dropped;
   // any other block without a terminator is a path the checker proved
   // cannot be taken (e.g. the end of a non-Void function).
+  // One walk collects both the unterminated blocks and every branch target
+  // (Block::predecessors() walks the whole function per call).
   llvm::SmallVector<Block *, 8> unterminated;
-  for (Block &bb : fn_->blocks())
-    if (!bb.terminator())
+  llvm::SmallPtrSet<const Block *, 32> targets;
+  for (Block &bb : fn_->blocks()) {
+    if (const Instruction *t = bb.terminator()) {
+      for (const Successor &s : t->successors())
+        targets.insert(s.block);
+    } else {
       unterminated.push_back(&bb);
+    }
+  }
   for (Block *bb : unterminated) {
-    if (bb->empty() && bb->predecessors().empty()) {
+    if (bb->empty() && !targets.count(bb)) {
       bb->eraseFromParent();
       continue;
     }
@@ -377,8 +392,7 @@ std::unique_ptr<Module> Lowerer::run() {
 //===----------------------------------------------------------------------===//
 
 void Lowerer::lowerBlock(llvm::ArrayRef<A::Stmt *> stmts) {
-  for (const A::Stmt *s : stmts)
-    lowerStmt(s);
+  A::forEachStmtPrefetched(stmts, [&](const A::Stmt *s) { lowerStmt(s); });
 }
 
 void Lowerer::lowerStmt(const A::Stmt *s) {
@@ -541,6 +555,7 @@ Value *Lowerer::address(const A::Expr *e) {
 }
 
 Value *Lowerer::lowerExpr(const A::Expr *e) {
+  A::prefetchOperands(e);
   setLoc(e->range);
   TypeContext &tc = m_->types();
   switch (e->kind) {
@@ -912,6 +927,7 @@ struct Alternative {
 
 static void expandPattern(Module &m, const A::Pattern *p,
                           llvm::SmallVectorImpl<Alternative> &out) {
+  A::prefetchOperands(p);
   switch (p->kind) {
   case A::Pattern::Wildcard:
     out.push_back({m.makeWildcard(), {}});
@@ -959,9 +975,12 @@ static void expandPattern(Module &m, const A::Pattern *p,
 }
 
 Value *Lowerer::lowerMatch(const A::Expr *e) {
+  A::prefetchArms(e);
   Value *subject = lowerExpr(e->lhs);
   if (!subject)
     subject = m_->undef(mirType(e->lhs->type));
+  for (const A::MatchArm *arm : e->arms) // loaded while lowering the subject
+    A::prefetchOperands(arm);
   const Type *resultTy = e->isStatement ? m_->types().voidTy() : mirType(e->type);
 
   // Per arm: the block that checks the guard and runs the body, and the
