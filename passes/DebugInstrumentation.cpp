@@ -935,7 +935,7 @@ CrashReproducer::CrashReproducer(const PassManager &pm, std::string path, std::s
 CrashReproducer::~CrashReproducer() = default;
 
 void CrashReproducer::beginModule(llvm::StringRef inputText) {
-  input_ = inputText.str();
+  input_ = inputText;
   haveLast_ = false;
 }
 

@@ -212,7 +212,7 @@ public:
 
   /// Records the text of the module the pipeline is about to run on (the
   /// input as parsed: printing a large module again would cost as much as
-  /// parsing it).
+  /// parsing it). The text must outlive the reproducer's use of it.
   void beginModule(llvm::StringRef inputText);
   void beforePass(const PassRunInfo &info) override;
   bool afterPass(const PassRunInfo &info, const PreservedAnalyses &pa) override;
@@ -231,7 +231,7 @@ private:
 
   const PassManager &pm_;
   std::string path_, tool_;
-  std::string input_;
+  llvm::StringRef input_;
   // The last application seen (the failing one after a stopped pipeline).
   bool haveLast_ = false;
   std::string lastPass_, lastFunction_;
