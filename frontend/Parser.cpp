@@ -245,6 +245,9 @@ private:
 
   //===--- Grammar -------------------------------------------------------===//
   Decl *parseFunc(ActorDecl *actor);
+  /// Reads the name after `def`/`enum`/`struct`/`actor` into `d`; reports
+  /// "expected WHAT" and returns false when there is none.
+  bool parseDeclName(Decl *d, llvm::StringRef what);
   Decl *parseEnum();
   Decl *parseStruct();
   Decl *parseActor();
@@ -372,15 +375,7 @@ Decl *Parser::parseFunc(ActorDecl *actor) {
   FuncDecl *f = ctx_.make<FuncDecl>();
   f->kind = Decl::Kind::Func;
   f->actor = actor;
-  bool named = false;
-  if (is(Tok::Ident)) {
-    f->name = Symbol{text(tok_), 0};
-    f->nameRange = tok_.range();
-    named = true;
-    advance();
-  } else {
-    errorExpected("function name");
-  }
+  bool named = parseDeclName(f, "function name");
   SmallVector<Param *, 8> params;
   if (!panicking_) {
     if (!is(Tok::LParen)) {
@@ -449,19 +444,23 @@ const TypeExpr *Parser::parseType() {
   return t;
 }
 
+bool Parser::parseDeclName(Decl *d, llvm::StringRef what) {
+  if (!is(Tok::Ident)) {
+    errorExpected(what);
+    return false;
+  }
+  d->name = Symbol{text(tok_), 0};
+  d->nameRange = tok_.range();
+  advance();
+  return true;
+}
+
 Decl *Parser::parseEnum() {
   Token start = tok_;
   advance();
   EnumDecl *e = ctx_.make<EnumDecl>();
   e->kind = Decl::Kind::Enum;
-  bool named = is(Tok::Ident);
-  if (named) {
-    e->name = Symbol{text(tok_), 0};
-    e->nameRange = tok_.range();
-    advance();
-  } else {
-    errorExpected("enum name");
-  }
+  bool named = parseDeclName(e, "enum name");
   endOfHeader();
   SmallVector<EnumDecl::Variant, 8> variants;
   for (;;) {
@@ -508,14 +507,7 @@ Decl *Parser::parseStruct() {
   advance();
   StructDecl *s = ctx_.make<StructDecl>();
   s->kind = Decl::Kind::Struct;
-  bool named = is(Tok::Ident);
-  if (named) {
-    s->name = Symbol{text(tok_), 0};
-    s->nameRange = tok_.range();
-    advance();
-  } else {
-    errorExpected("struct name");
-  }
+  bool named = parseDeclName(s, "struct name");
   endOfHeader();
   SmallVector<StructDecl::Field, 8> fields;
   for (;;) {
@@ -556,14 +548,7 @@ Decl *Parser::parseActor() {
   advance();
   ActorDecl *a = ctx_.make<ActorDecl>();
   a->kind = Decl::Kind::Actor;
-  bool named = is(Tok::Ident);
-  if (named) {
-    a->name = Symbol{text(tok_), 0};
-    a->nameRange = tok_.range();
-    advance();
-  } else {
-    errorExpected("actor name");
-  }
+  bool named = parseDeclName(a, "actor name");
   endOfHeader();
   scopes_.push_back(ctx_.freshScope());
   SmallVector<VarDecl *, 8> fields;
