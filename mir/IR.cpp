@@ -202,6 +202,8 @@ bool Instruction::hasSideEffects() const {
   switch (opcode()) {
   case Opcode::Store:
   case Opcode::Call:
+  case Opcode::Await:
+  case Opcode::HeapFree:
     return true;
   case Opcode::SDiv:
   case Opcode::SRem:
@@ -218,11 +220,13 @@ bool Instruction::hasSideEffects() const {
 }
 
 bool Instruction::mayReadMemory() const {
-  return opcode() == Opcode::Load || opcode() == Opcode::Call;
+  return opcode() == Opcode::Load || opcode() == Opcode::Call ||
+         opcode() == Opcode::Await;
 }
 
 bool Instruction::mayWriteMemory() const {
-  return opcode() == Opcode::Store || opcode() == Opcode::Call;
+  return opcode() == Opcode::Store || opcode() == Opcode::Call ||
+         opcode() == Opcode::Await || opcode() == Opcode::HeapFree;
 }
 
 void Instruction::dropAllReferences() {

@@ -261,6 +261,9 @@ private:
   X(EnumPayload, "enum.payload")                                               \
   /* calls and debug info */                                                   \
   X(Call, "call") X(DbgValue, "dbg")                                           \
+  /* tasks: suspension points, function addresses, heap frames */             \
+  X(Await, "await") X(FuncAddr, "func.addr")                                   \
+  X(HeapNew, "new") X(HeapFree, "free")                                        \
   /* terminators */                                                            \
   X(Br, "br") X(CondBr, "condbr") X(Switch, "switch") X(Match, "match")        \
   X(Ret, "ret") X(Unreachable, "unreachable") X(Panic, "panic")
@@ -330,10 +333,16 @@ public:
   /// enum.make: variant index. enum.payload: field index (see variantIndex()).
   unsigned fieldIndex() const { return small_; }
   unsigned variantIndex() const { return aux_; }
-  /// alloca: the allocated type. struct.*, enum.*: the aggregate type.
+  /// alloca, new: the allocated type. struct.*, enum.*: the aggregate type.
   const Type *auxType() const { return auxType_; }
-  /// call: the callee.
+  /// call, await, func.addr: the callee (await: the poll-form operation;
+  /// func.addr: the function whose address is taken).
   Function *callee() const { return callee_; }
+  /// True for the opcodes whose union member is the callee.
+  bool hasCallee() const {
+    return opcode() == Opcode::Call || opcode() == Opcode::Await ||
+           opcode() == Opcode::FuncAddr;
+  }
   /// panic: the message.
   llvm::StringRef message() const { return {message_, messageLen_}; }
   /// dbg / alloca: the binding (alloca also exposes it as Value::binding()).

@@ -1031,6 +1031,13 @@ std::unique_ptr<CFunc> Interpreter::Impl::translate(const Function &f) {
       return true;
     case Opcode::DbgValue:
       break;
+    case Opcode::Await:
+    case Opcode::FuncAddr:
+    case Opcode::HeapNew:
+    case Opcode::HeapFree:
+      // Task support in the interpreter: see the tasks issue (#6).
+      err = "is a task operation, which this interpreter does not run yet";
+      return false;
     }
     err = "cannot be interpreted";
     return false;

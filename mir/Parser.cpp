@@ -1715,7 +1715,40 @@ bool Parser::parseInstruction() {
       }
       break;
     }
-    case Opcode::Call: {
+    case Opcode::FuncAddr: {
+      llvm::SmallString<32> name;
+      SMLoc loc;
+      if (parseGlobalName(name, loc))
+        return fail();
+      Function *target = m_.function(name);
+      if (!target) {
+        if (poisonedFunctions_.count(name))
+          return fail();
+        return error(loc, Twine("use of undefined function '@") + shown(name) + "'"),
+               fail();
+      }
+      inst = emit(opc, tc.ptr(), {}, {});
+      if (inst)
+        inst->setCallee(target);
+      break;
+    }
+    case Opcode::HeapNew: {
+      const Type *t = parseType();
+      if (!t)
+        return fail();
+      inst = emit(opc, tc.ptr(), {}, {});
+      if (inst)
+        inst->setAuxType(t);
+      break;
+    }
+    case Opcode::HeapFree: {
+      if (operand())
+        return fail();
+      inst = emit(opc, tc.voidTy(), ops, {tc.ptr()});
+      break;
+    }
+    case Opcode::Call:
+    case Opcode::Await: {
       llvm::SmallString<32> name;
       SMLoc loc;
       if (parseGlobalName(name, loc))
@@ -1731,6 +1764,16 @@ bool Parser::parseInstruction() {
       if (parseOperandList(ops))
         return fail();
       auto ptys = callee->type()->params();
+      if (opc == Opcode::Await) {
+        // `await @op(a, b)` calls the poll-form operation @op(a, b, self):
+        // the task pointer is implicit, and the result is the poll status.
+        if (ptys.empty() || !ptys.back()->isPtr() || !callee->returnType()->isInt(64))
+          return error(loc, Twine("'await' needs a poll-form operation (its last "
+                                  "parameter the task, ptr; its result i64), and '@") +
+                                shown(name) + "' is not one"),
+                 fail();
+        ptys = ptys.drop_back();
+      }
       if (ops.size() != ptys.size())
         return error(argLoc, Twine("'@") + shown(name) + "' takes " +
                                  Twine(ptys.size()) + " argument(s), got " +

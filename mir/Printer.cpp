@@ -462,7 +462,23 @@ void InstPrinter::print(const Instruction &i) {
     os << ' ';
     operand(i, 0);
     return;
+  case Opcode::FuncAddr:
+    os << ' ';
+    if (i.callee())
+      printFunctionName(os, i.callee()->name());
+    else
+      os << "@<null>";
+    return;
+  case Opcode::HeapNew:
+    os << ' ';
+    type(i.auxType());
+    return;
+  case Opcode::HeapFree:
+    os << ' ';
+    operand(i, 0);
+    return;
   case Opcode::Call:
+  case Opcode::Await:
     os << ' ';
     if (i.callee())
       printFunctionName(os, i.callee()->name());

@@ -781,10 +781,43 @@ void FunctionVerifier::checkTypes(const Instruction &i) {
     return;
   }
 
-  case Opcode::Call: {
+  case Opcode::FuncAddr:
+    if (!expectOperands(i, 0))
+      return;
+    if (!i.callee())
+      report(i) << "'func.addr' names no function";
+    else if (i.callee()->parent() != m_)
+      report(i) << "'func.addr' of " << FnName{i.callee()} << ", which is not in this module";
+    if (!t->isPtr())
+      report(i) << "'func.addr' result type must be ptr, not " << t;
+    return;
+
+  case Opcode::HeapNew: {
+    if (!expectOperands(i, 0))
+      return;
+    if (!t->isPtr())
+      report(i) << "'new' result type must be ptr, not " << t;
+    const Type *obj = i.auxType();
+    if (!obj || obj->isVoid() || obj->isFunction())
+      report(i) << "'new' needs a value type to allocate, got " << obj;
+    else if (obj->isOpaque())
+      report(i) << "'new' of type " << obj << ", which has no body";
+    return;
+  }
+
+  case Opcode::HeapFree:
+    if (!expectOperands(i, 1))
+      return;
+    if (!opTy(0)->isPtr())
+      report(i) << "'free' operand has type " << opTy(0) << ", expected ptr";
+    return;
+
+  case Opcode::Call:
+  case Opcode::Await: {
     const Function *callee = i.callee();
+    const char *what = op == Opcode::Call ? "call" : "await";
     if (!callee) {
-      report(i) << "'call' has no callee";
+      report(i) << "'" << what << "' has no callee";
       return;
     }
     if (callee->parent() != m_) {
@@ -792,6 +825,18 @@ void FunctionVerifier::checkTypes(const Instruction &i) {
       return;
     }
     auto params = callee->type()->params();
+    if (op == Opcode::Await) {
+      // The poll-form operation takes the task as an implicit last argument
+      // and returns the poll status (0 ready, 1 pending, 2 closed, ...).
+      if (params.empty() || !params.back()->isPtr() ||
+          !callee->returnType()->isInt(64)) {
+        report(i) << "'await' of " << FnName{callee}
+                  << ", which is not a poll-form operation (last parameter ptr, "
+                     "result i64)";
+        return;
+      }
+      params = params.drop_back();
+    }
     if (i.numOperands() != params.size()) {
       report(i) << "call to " << FnName{callee} << " passes "
                 << i.numOperands()

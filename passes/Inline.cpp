@@ -344,7 +344,7 @@ void Inliner::inlineCall(Instruction *call, std::vector<Instruction *> &newCalls
         ni->setVariantIndex(gi.variantIndex());
         if (gi.opcode() == Opcode::Panic)
           ni->setMessage(f.save(gi.message()));
-        else if (gi.opcode() == Opcode::Call)
+        else if (gi.hasCallee())
           ni->setCallee(gi.callee());
         else if (gi.numSuccessors() == 0)
           ni->setAuxType(gi.auxType());
