@@ -632,9 +632,9 @@ Value *Lowerer::lowerExpr(const A::Expr *e) {
   case A::Expr::MacroCall:
     return e->expansion ? lowerExpr(e->expansion) : m_->undef(mirType(e->type));
   case A::Expr::Spawn: {
-    // `spawn f(a, b)`: the arguments are evaluated now; the task runtime
-    // (issue: tasks and channels) starts f. Until coro-split exists the spawn
-    // is a call to the declared entry `qz.spawn.f` with f's parameters.
+    // `spawn f(a, b)`: the arguments are evaluated now, then the declared
+    // entry `qz.spawn.f` (f's parameters, no body) starts the task; the
+    // coro-split pass gives it a body that builds f's frame and spawns it.
     const A::Expr *call = e->lhs;
     llvm::SmallVector<Value *, 4> args;
     llvm::SmallVector<const Type *, 4> params;
@@ -760,7 +760,8 @@ Value *Lowerer::lowerCall(const A::Expr *e) {
     return nullptr;
   }
   if (name == "usleep") {
-    b_.call(runtime("qz_usleep", {tc.i64()}, tc.voidTy()), args);
+    // A suspension point: the task sleeps without holding a worker.
+    b_.await(runtime("qz_usleep_poll", {tc.i64(), tc.ptr()}, tc.i64()), args);
     return nullptr;
   }
   if (name == "vec_new")
@@ -863,7 +864,17 @@ Value *Lowerer::lowerMethodCall(const A::Expr *e) {
   }
   if (k == A::Ty::Channel) {
     if (name == "send") {
-      b_.call(runtime("qz_chan_send", {tc.ptr(), tc.i64()}, tc.voidTy()), {recv, args[0]});
+      // A suspension point while the channel is full; status 2 (closed)
+      // panics here, at the send's source location.
+      Value *st = b_.await(runtime("qz_chan_send_poll", {tc.ptr(), tc.i64(), tc.ptr()},
+                                   tc.i64()),
+                           {recv, args[0]});
+      Block *closed = newBlock("send.closed");
+      Block *sent = newBlock("send.ok");
+      b_.condBr(b_.icmp(ICmpPred::EQ, st, b_.i64(2)), closed, sent);
+      enter(closed);
+      b_.panic("send on closed channel");
+      enter(sent);
       return nullptr;
     }
     if (name == "close") {
@@ -874,8 +885,18 @@ Value *Lowerer::lowerMethodCall(const A::Expr *e) {
       // The runtime writes the value through a pointer and says whether it
       // produced one; the Option is built here, in MIR the passes can see.
       Instruction *slot = entryAlloca(tc.i64(), 0, "recv.slot");
-      std::string fname = name == "recv" ? "qz_chan_recv" : "qz_chan_try_recv";
-      Value *ok = b_.call(runtime(fname, {tc.ptr(), tc.ptr()}, tc.i1()), {recv, slot});
+      Value *ok;
+      if (name == "recv") {
+        // A suspension point while the channel is empty; status 0 is a
+        // value, 2 closed-and-drained.
+        Value *st = b_.await(runtime("qz_chan_recv_poll", {tc.ptr(), tc.ptr(), tc.ptr()},
+                                     tc.i64()),
+                             {recv, slot});
+        ok = b_.icmp(ICmpPred::EQ, st, b_.i64(0));
+      } else {
+        ok = b_.call(runtime("qz_chan_try_recv", {tc.ptr(), tc.ptr()}, tc.i1()),
+                     {recv, slot});
+      }
       const Type *optTy = optionType(tc.i64());
       Block *some = newBlock("recv.some");
       Block *none = newBlock("recv.none");

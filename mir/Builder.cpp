@@ -129,6 +129,28 @@ Instruction *Builder::call(Function *callee, llvm::ArrayRef<Value *> args) {
   return i;
 }
 
+Instruction *Builder::await(Function *op, llvm::ArrayRef<Value *> args) {
+  Instruction *i = make(Opcode::Await, types().i64(), args);
+  i->setCallee(op);
+  return i;
+}
+
+Instruction *Builder::funcAddr(Function *f) {
+  Instruction *i = make(Opcode::FuncAddr, types().ptr(), {});
+  i->setCallee(f);
+  return i;
+}
+
+Instruction *Builder::newObject(const Type *t) {
+  Instruction *i = make(Opcode::HeapNew, types().ptr(), {});
+  i->setAuxType(t);
+  return i;
+}
+
+Instruction *Builder::freeObject(Value *p) {
+  return make(Opcode::HeapFree, types().voidTy(), {p});
+}
+
 Instruction *Builder::dbgValue(BindingId b, Value *v) {
   Instruction *i = make(Opcode::DbgValue, types().voidTy(), {v});
   i->setBinding(b);

@@ -62,6 +62,14 @@ public:
 
   // Calls and debug info.
   Instruction *call(Function *callee, llvm::ArrayRef<Value *> args);
+
+  // Tasks. `await` suspends on the poll-form operation `op` (its last
+  // parameter, the task, is implicit); `newObject`/`freeObject` are the heap
+  // objects `new T` / `free p` (task frames).
+  Instruction *await(Function *op, llvm::ArrayRef<Value *> args);
+  Instruction *funcAddr(Function *f);
+  Instruction *newObject(const Type *t);
+  Instruction *freeObject(Value *p);
   Instruction *dbgValue(BindingId b, Value *v);
 
   // Terminators.
