@@ -241,6 +241,10 @@ void Lowerer::declareFunctions() {
       std::string an = ad->name.spelling.str();
       actorInits_[d] = m_->createFunction(an + ".init", tc.function({tc.ptr()}, tc.voidTy()));
       runtime(an + ".new", {}, tc.ptr());
+      ActorDecl decl;
+      decl.name = m_->save(an);
+      decl.state = actorStates_[d];
+      decl.init = actorInits_[d];
       for (const A::FuncDecl *md : ad->methods) {
         llvm::SmallVector<const Type *, 8> params{tc.ptr()};
         for (const A::Param *p : md->params)
@@ -249,7 +253,9 @@ void Lowerer::declareFunctions() {
         std::string mn = an + "." + md->name.spelling.str();
         funcs_[md] = m_->createFunction(mn, tc.function(params, res));
         runtime(mn + (res->isVoid() ? ".send" : ".call"), params, res);
+        decl.methods.push_back(funcs_[md]);
       }
+      m_->actors().push_back(std::move(decl));
     }
   }
 }
@@ -918,7 +924,19 @@ Value *Lowerer::lowerMethodCall(const A::Expr *e) {
       return nullptr;
     }
     if (name == "stop") {
-      b_.call(runtime("qz_actor_stop", {tc.ptr()}, tc.voidTy()), {recv});
+      // Synchronous: a suspension point until the actor has handled every
+      // message sent before the stop; status 2: it was not running.
+      Value *st = b_.await(runtime("qz_actor_stop_poll", {tc.ptr(), tc.ptr()}, tc.i64()),
+                           {recv});
+      Block *dead = newBlock("stop.notrunning");
+      Block *done = newBlock("stop.ok");
+      b_.condBr(b_.icmp(ICmpPred::EQ, st, b_.i64(2)), dead, done);
+      enter(dead);
+      b_.panic((llvm::Twine("actor ") +
+                (rt->decl ? rt->decl->name.spelling : llvm::StringRef("?")) +
+                " is not running")
+                   .str());
+      enter(done);
       return nullptr;
     }
     const A::Decl *md = e->resolved;

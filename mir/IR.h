@@ -530,6 +530,18 @@ private:
 };
 
 /// A translation unit: types, constants, bindings, locations and functions.
+/// An actor: the struct holding its fields, the function that gives them
+/// their declared initial values (`@A.init(%state: ptr)`), and its methods
+/// (`@A.m(%state: ptr, args...)`). Callers reach it through declared stubs
+/// named after the methods (`@A.m.send`, `@A.m.call`) and `@A.new`, which
+/// the actor pass (passes/ActorLower.cpp) defines.
+struct ActorDecl {
+  llvm::StringRef name;
+  const Type *state = nullptr;
+  Function *init = nullptr;
+  llvm::SmallVector<Function *, 4> methods;
+};
+
 class Module {
 public:
   Module();
@@ -576,6 +588,10 @@ public:
   /// Arena for patterns and other module-lifetime data.
   llvm::BumpPtrAllocator &arena() { return arena_; }
   llvm::StringRef save(llvm::StringRef s);
+  /// Actors, in declaration order.
+  std::vector<ActorDecl> &actors() { return actors_; }
+  const std::vector<ActorDecl> &actors() const { return actors_; }
+
   const Pattern *makeWildcard();
   const Pattern *makeBind(llvm::StringRef name);
   const Pattern *makeIntPattern(int64_t v);
@@ -592,6 +608,7 @@ private:
   llvm::DenseMap<const Type *, UndefValue *> undefs_;
   uint32_t nextConstId_ = 0;
   std::vector<Binding> bindings_;
+  std::vector<ActorDecl> actors_;
   std::vector<std::string> files_;
   std::vector<SourceLoc> locs_;
   LocId lastLoc_ = 0;

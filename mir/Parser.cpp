@@ -40,7 +40,7 @@ namespace {
 constexpr unsigned kMaxErrors = 20;
 constexpr unsigned kMaxNesting = 256;
 
-enum class ItemKind : uint8_t { Source, Bind, Type, Declare, Fn, Junk };
+enum class ItemKind : uint8_t { Source, Bind, Type, Declare, Actor, Fn, Junk };
 
 struct Item {
   Item(ItemKind k, const char *b) : kind(k), begin(b) {}
@@ -206,6 +206,7 @@ private:
   bool parseBinding();
   bool parseTypeDef(Item &it);
   bool parseDeclare();
+  bool parseActor(Item &it);
   bool parseFnHeader(Item &it);
   void checkTypeCycles();
   // Pass 3.
@@ -493,6 +494,8 @@ void Parser::skim() {
           kind = ItemKind::Type, starts = true;
         else if (t.text == "declare" && n.isIdent("fn"))
           kind = ItemKind::Declare, starts = true;
+        else if (t.text == "actor" && n.is(Tok::Ident))
+          kind = ItemKind::Actor, starts = true;
       }
     }
     if (!starts) {
@@ -587,18 +590,20 @@ bool Parser::parseItem(Item &it) {
   case ItemKind::Declare:
     failed = parseDeclare();
     break;
+  case ItemKind::Actor:
+    return false; // after every function is declared: parseActor
   case ItemKind::Fn:
     return parseFnHeader(it);
   case ItemKind::Junk:
     if (tok_.is(Tok::Error))
       return lexError(tok_);
     return error(tok_, "expected a top-level item ('source', 'bind', 'type', "
-                       "'declare' or 'fn')");
+                       "'declare', 'actor' or 'fn')");
   }
   if (!failed && !tok_.is(Tok::Eof)) {
     if (tok_.newlineBefore && !tok_.is(Tok::Error))
       return error(tok_, "expected a top-level item ('source', 'bind', 'type', "
-                         "'declare' or 'fn')");
+                         "'declare', 'actor' or 'fn')");
     return expected("end of line");
   }
   return failed;
@@ -836,6 +841,58 @@ bool Parser::parseGlobalName(llvm::SmallVectorImpl<char> &out, SMLoc &loc) {
   if (out.empty())
     return error(tok_, "a function name cannot be empty");
   next();
+  return false;
+}
+
+/// `actor NAME state TYPE init @F methods(@M, ...)`, parsed once every
+/// function is declared, so it may name functions defined after it.
+bool Parser::parseActor(Item &it) {
+  startLexer(it.begin, it.end);
+  next(); // actor
+  ActorDecl a;
+  a.name = m_.save(tok_.text);
+  SMLoc nameLoc = tok_.loc();
+  next();
+  for (const ActorDecl &other : m_.actors())
+    if (other.name == a.name)
+      return error(nameLoc, Twine("redefinition of actor '") + shown(a.name) + "'");
+  if (expectIdent("state"))
+    return true;
+  SMLoc stateLoc = tok_.loc();
+  a.state = parseType();
+  if (!a.state)
+    return true;
+  if (!a.state->isStruct())
+    return error(stateLoc, "an actor's state must be a struct type");
+  auto function = [&](Function *&out) {
+    llvm::SmallString<32> name;
+    SMLoc loc;
+    if (parseGlobalName(name, loc))
+      return true;
+    out = m_.function(name);
+    if (!out)
+      return poisonedFunctions_.count(name) ||
+             error(loc, Twine("use of undefined function '@") + shown(name) + "'");
+    return false;
+  };
+  if (expectIdent("init") || function(a.init) || expectIdent("methods") ||
+      expect(Tok::LParen, "'('"))
+    return true;
+  if (!consume(Tok::RParen)) {
+    while (true) {
+      Function *m = nullptr;
+      if (function(m))
+        return true;
+      a.methods.push_back(m);
+      if (consume(Tok::RParen))
+        break;
+      if (expect(Tok::Comma, "',' or ')'"))
+        return true;
+    }
+  }
+  if (!tok_.is(Tok::Eof))
+    return expected("end of line");
+  m_.actors().push_back(std::move(a));
   return false;
 }
 
@@ -2060,6 +2117,9 @@ std::unique_ptr<Module> Parser::run() {
   }
   if (!stopped_)
     checkTypeCycles();
+  for (Item &it : items_)
+    if (!stopped_ && it.kind == ItemKind::Actor)
+      parseActor(it);
   for (Item &it : items_) {
     if (stopped_)
       break;

@@ -760,6 +760,25 @@ void qmir::printModule(raw_ostream &os, const Module &m,
       os << '\n';
     }
   }
+  if (!m.actors().empty()) {
+    section();
+    for (const ActorDecl &a : m.actors()) {
+      os << "actor " << a.name << " state ";
+      printType(os, a.state);
+      os << " init ";
+      if (a.init)
+        printFunctionName(os, a.init->name());
+      else
+        os << "@<null>";
+      os << " methods(";
+      for (unsigned k = 0; k < a.methods.size(); ++k) {
+        if (k)
+          os << ", ";
+        printFunctionName(os, a.methods[k]->name());
+      }
+      os << ")\n";
+    }
+  }
   bool anyDecl = false;
   for (const Function &f : m.functions())
     if (f.isDeclaration()) {

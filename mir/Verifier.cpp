@@ -1067,6 +1067,33 @@ bool qmir::verifyModule(const Module &m, std::vector<VerifierError> *errors) {
   bool ok = true;
   for (const Function &f : m.functions())
     ok &= v.run(f);
+  ok &= verifyActors(m, errors);
+  return ok;
+}
+
+bool qmir::verifyActors(const Module &m, std::vector<VerifierError> *errors) {
+  bool ok = true;
+  // The init and every method take the state pointer first.
+  for (const ActorDecl &a : m.actors()) {
+    auto fail = [&](const Function *f, std::string msg) {
+      ok = false;
+      if (errors)
+        errors->push_back({f, nullptr, nullptr, "actor " + a.name.str() + ": " + msg});
+    };
+    if (!a.state || !a.state->isStruct() || a.state->isOpaque())
+      fail(nullptr, "its state must be a struct type with a body");
+    const Type *ptr = m.types().ptr();
+    if (!a.init || a.init->parent() != &m)
+      fail(nullptr, "its init function is missing");
+    else if (a.init->type()->params().size() != 1 || a.init->type()->params()[0] != ptr ||
+             !a.init->returnType()->isVoid())
+      fail(a.init, "its init function must have type fn(ptr) -> void");
+    for (const Function *meth : a.methods)
+      if (!meth || meth->parent() != &m)
+        fail(nullptr, "a method is missing");
+      else if (meth->type()->params().empty() || meth->type()->params()[0] != ptr)
+        fail(meth, "a method's first parameter must be the state (ptr)");
+  }
   return ok;
 }
 

@@ -27,6 +27,8 @@ struct VerifierError {
 
 /// True if valid. Appends every problem found to `errors` (if given).
 bool verifyModule(const Module &m, std::vector<VerifierError> *errors = nullptr);
+/// Only the module-level actor declarations (part of verifyModule).
+bool verifyActors(const Module &m, std::vector<VerifierError> *errors = nullptr);
 bool verifyFunction(const Function &f, std::vector<VerifierError> *errors = nullptr);
 
 /// "error: in function @f, block bb1: MESSAGE" then the printed instruction,

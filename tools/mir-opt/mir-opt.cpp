@@ -264,6 +264,7 @@ bool parseChunk(Chunk &c, std::unique_ptr<MemoryBuffer> buf) {
   for (const Function &f : c.module->functions())
     if (f.isDeclaration())
       declarationsOk &= verifyFunction(f);
+  declarationsOk &= verifyActors(*c.module);
   if (bodiesOk && declarationsOk)
     return true;
   std::string ignored;
