@@ -97,18 +97,37 @@ void add_pending(int64_t n);
 bool scheduler_running();
 
 // Poller interface: timers and I/O readiness, one implementation per OS
-// event API (epoll here; docs/runtime.md maps it to kqueue).
+// event API (epoll here; docs/runtime.md maps it to kqueue). The same class
+// serves both scheduler modes: with worker threads it runs its own poller
+// thread on the monotonic clock; in deterministic mode (qz_run_seeded) it has
+// no thread, its clock is virtual and the scheduler thread drives it.
 class Poller {
 public:
   virtual ~Poller() = default;
+  // The clock timers run on (ns): CLOCK_MONOTONIC, or the virtual clock.
+  virtual uint64_t now() = 0;
   // Wake `t` (setting t->waiter.status = WS_DONE) at or after deadline_ns.
   virtual void add_timer(uint64_t deadline_ns, qz_task *t) = 0;
   // Wake `t` once when fd is ready for `events`; 0 or -errno.
   virtual int arm_io(int fd, int events, qz_task *t) = 0;
   virtual void forget_fd(int fd) = 0;
-  virtual void stop() = 0;  // joins the poller thread
+  virtual void stop() = 0;  // joins the poller thread, if any
+
+  // Deterministic mode only (called on the scheduler thread).
+  // Wait up to timeout_ms (-1: until an event or notify()) for I/O readiness
+  // and wake the tasks whose fds are ready.
+  virtual void poll_io(int timeout_ms) = 0;
+  // I/O waits armed and not yet delivered.
+  virtual int64_t io_waits() = 0;
+  // The earliest pending timer deadline; false if no timer is pending.
+  virtual bool next_timer(uint64_t *deadline_ns) = 0;
+  // Move the virtual clock to `t` (never backwards) and fire the due timers
+  // in deadline order (FIFO among equal deadlines).
+  virtual void advance_clock(uint64_t t) = 0;
+  // Interrupt a poll_io(-1) from any thread (a foreign wake or unref).
+  virtual void notify() = 0;
 };
-Poller *make_epoll_poller();
+Poller *make_epoll_poller(bool deterministic);
 Poller *current_poller();
 
 [[noreturn]] void fatal(const char *fmt, ...);

@@ -1,10 +1,14 @@
 // The epoll implementation of the Poller (timers + I/O readiness), and the
-// timer / I/O operations built on it. One poller thread sleeps in epoll_wait;
-// timers live in a heap and arm one timerfd to the earliest deadline (armed
-// directly by the task that adds an earlier timer: no wake-up of the poller
-// thread on the way in). An I/O wait arms its fd with EPOLLONESHOT and the
-// task pointer as the event's data: the event names the waiter itself, so
-// there is no fd -> task map to clear or race on.
+// timer / I/O operations built on it. With worker threads, one poller thread
+// sleeps in epoll_wait; timers live in a heap and arm one timerfd to the
+// earliest deadline (armed directly by the task that adds an earlier timer:
+// no wake-up of the poller thread on the way in). An I/O wait arms its fd with
+// EPOLLONESHOT and the task pointer as the event's data: the event names the
+// waiter itself, so there is no fd -> task map to clear or race on.
+//
+// In deterministic mode (qz_run_seeded) the same object has no thread and no
+// timerfd: its clock is virtual, and the scheduler thread calls poll_io() and
+// advance_clock(). Arming, the heap and the firing of a wait are shared.
 #include "internal.h"
 
 #include <cerrno>
@@ -30,14 +34,25 @@ struct Timer {
   }
 };
 
-char g_timer_tag, g_stop_tag;
+char g_timer_tag, g_notify_tag;
+
+// Complete a timer or I/O wait: publish the outcome, wake the task, and only
+// then stop counting it as pending (the detector never sees a gap).
+void fire(qz_task *t) {
+  t->waiter.status.store(WS_DONE, std::memory_order_release);
+  wake_task(t);
+  add_pending(-1);
+}
 
 class EpollPoller final : public Poller {
+  const bool det_;
   int epfd_ = -1, tfd_ = -1, efd_ = -1;
   std::mutex mu_;  // timer heap
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> heap_;
   uint64_t seq_ = 0;
   uint64_t armed_ = 0;  // deadline the timerfd is armed to, 0 = disarmed
+  uint64_t vclock_ = 0;  // deterministic mode: the virtual clock
+  std::atomic<int64_t> io_waits_{0};
   std::thread thread_;
 
   void arm_locked(uint64_t deadline) {
@@ -51,82 +66,104 @@ class EpollPoller final : public Poller {
     armed_ = deadline;
   }
 
-  void fire_timers() {
-    uint64_t expirations;
-    (void)!read(tfd_, &expirations, sizeof expirations);
+  void fire_due(uint64_t now) {
     std::vector<qz_task *> due;
     {
       std::lock_guard<std::mutex> g(mu_);
-      uint64_t now = now_ns();
       while (!heap_.empty() && heap_.top().deadline <= now) {
         due.push_back(heap_.top().task);
         heap_.pop();
       }
-      arm_locked(heap_.empty() ? 0 : heap_.top().deadline);
+      if (!det_)
+        arm_locked(heap_.empty() ? 0 : heap_.top().deadline);
     }
-    for (qz_task *t : due) {
-      t->waiter.status.store(WS_DONE, std::memory_order_release);
-      wake_task(t);
-      add_pending(-1);  // after the wake: the detector never sees a gap
+    for (qz_task *t : due)
+      fire(t);
+  }
+
+  // Handles n events; false if the stop event was among them (threaded mode).
+  bool dispatch(const epoll_event *evs, int n) {
+    bool go_on = true;
+    for (int i = 0; i < n; ++i) {
+      void *p = evs[i].data.ptr;
+      if (p == &g_notify_tag) {
+        if (!det_) {
+          go_on = false;  // stop
+          continue;
+        }
+        uint64_t v;
+        (void)!read(efd_, &v, sizeof v);  // drain: notify() is level-triggered
+        continue;
+      }
+      if (p == &g_timer_tag) {
+        uint64_t expirations;
+        (void)!read(tfd_, &expirations, sizeof expirations);
+        fire_due(now_ns());
+        continue;
+      }
+      // An I/O waiter: the oneshot registration is now disabled, so this is
+      // the only event for this arming.
+      qz_task *t = static_cast<qz_task *>(p);
+      t->waiter.value = int64_t(evs[i].events);
+      io_waits_.fetch_sub(1, std::memory_order_relaxed);
+      fire(t);
+    }
+    return go_on;
+  }
+
+  int wait(epoll_event *evs, int cap, int timeout_ms) {
+    for (;;) {
+      int n = epoll_wait(epfd_, evs, cap, timeout_ms);
+      if (n >= 0)
+        return n;
+      if (errno != EINTR)
+        fatal("epoll_wait: %s", strerror(errno));
     }
   }
 
   void loop() {
     epoll_event evs[64];
     for (;;) {
-      int n = epoll_wait(epfd_, evs, 64, -1);
-      if (n < 0) {
-        if (errno == EINTR)
-          continue;
-        fatal("epoll_wait: %s", strerror(errno));
-      }
-      for (int i = 0; i < n; ++i) {
-        void *p = evs[i].data.ptr;
-        if (p == &g_stop_tag)
-          return;
-        if (p == &g_timer_tag) {
-          fire_timers();
-          continue;
-        }
-        // An I/O waiter: the oneshot registration is now disabled, so this
-        // is the only event for this arming.
-        qz_task *t = static_cast<qz_task *>(p);
-        t->waiter.value = int64_t(evs[i].events);
-        t->waiter.status.store(WS_DONE, std::memory_order_release);
-        wake_task(t);
-        add_pending(-1);
-      }
+      int n = wait(evs, 64, -1);
+      if (!dispatch(evs, n))
+        return;
     }
   }
 
 public:
-  EpollPoller() {
+  explicit EpollPoller(bool det) : det_(det) {
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
-    tfd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (epfd_ < 0 || tfd_ < 0 || efd_ < 0)
+    if (!det_)
+      tfd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (epfd_ < 0 || efd_ < 0 || (!det_ && tfd_ < 0))
       fatal("cannot create the poller: %s", strerror(errno));
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.ptr = &g_timer_tag;
-    epoll_ctl(epfd_, EPOLL_CTL_ADD, tfd_, &ev);
-    ev.data.ptr = &g_stop_tag;
+    ev.data.ptr = &g_notify_tag;
     epoll_ctl(epfd_, EPOLL_CTL_ADD, efd_, &ev);
-    thread_ = std::thread([this] { loop(); });
+    if (!det_) {
+      ev.data.ptr = &g_timer_tag;
+      epoll_ctl(epfd_, EPOLL_CTL_ADD, tfd_, &ev);
+      thread_ = std::thread([this] { loop(); });
+    }
   }
   ~EpollPoller() override {
     if (thread_.joinable())
       stop();
     close(epfd_);
-    close(tfd_);
+    if (tfd_ >= 0)
+      close(tfd_);
     close(efd_);
   }
+
+  uint64_t now() override { return det_ ? vclock_ : now_ns(); }
 
   void add_timer(uint64_t deadline, qz_task *t) override {
     add_pending(1);  // before the task can return PENDING
     std::lock_guard<std::mutex> g(mu_);
     heap_.push(Timer{deadline, seq_++, t});
-    if (armed_ == 0 || deadline < armed_)
+    if (!det_ && (armed_ == 0 || deadline < armed_))
       arm_locked(deadline);
   }
 
@@ -136,12 +173,16 @@ public:
                 ((events & QZ_IO_WRITE) ? uint32_t(EPOLLOUT) : 0u);
     ev.data.ptr = t;
     add_pending(1);
+    io_waits_.fetch_add(1, std::memory_order_relaxed);
     // Re-arm a disabled oneshot registration, or add the fd the first time.
+    // The registration is level-triggered: if the fd became ready before
+    // this call (a write racing the re-arm), the event fires at once.
     if (epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) == 0)
       return 0;
     if (errno == ENOENT && epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0)
       return 0;
     int e = errno;
+    io_waits_.fetch_sub(1, std::memory_order_relaxed);
     add_pending(-1);
     return -e;
   }
@@ -149,15 +190,43 @@ public:
   void forget_fd(int fd) override { epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
 
   void stop() override {
+    if (!thread_.joinable())
+      return;
+    notify();
+    thread_.join();
+  }
+
+  void poll_io(int timeout_ms) override {
+    epoll_event evs[64];
+    int n = wait(evs, 64, timeout_ms);
+    dispatch(evs, n);
+  }
+
+  int64_t io_waits() override { return io_waits_.load(std::memory_order_relaxed); }
+
+  bool next_timer(uint64_t *deadline) override {
+    std::lock_guard<std::mutex> g(mu_);
+    if (heap_.empty())
+      return false;
+    *deadline = heap_.top().deadline;
+    return true;
+  }
+
+  void advance_clock(uint64_t t) override {
+    if (t > vclock_)
+      vclock_ = t;
+    fire_due(vclock_);
+  }
+
+  void notify() override {
     uint64_t one = 1;
     (void)!write(efd_, &one, sizeof one);
-    thread_.join();
   }
 };
 
 } // namespace
 
-Poller *make_epoll_poller() { return new EpollPoller; }
+Poller *make_epoll_poller(bool deterministic) { return new EpollPoller(deterministic); }
 
 } // namespace qzrt
 
@@ -183,7 +252,8 @@ int64_t qz_usleep_poll(int64_t us, qz_task *self) {
   self->armed = true;
   self->wait_kind = W_SLEEP;
   self->wait_ptr = nullptr;
-  current_poller()->add_timer(now_ns() + uint64_t(us) * 1000u, self);
+  Poller *p = current_poller();
+  p->add_timer(p->now() + uint64_t(us) * 1000u, self);
   return QZ_PENDING;
 }
 

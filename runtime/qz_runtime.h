@@ -49,13 +49,40 @@ typedef int64_t (*qz_poll_fn)(void *frame, qz_task *self);
 /* Entry point of a compiled program: starts the runtime (QZ_WORKERS worker
  * threads, default one per core), runs `main` as a task and, when it returns
  * QZ_READY, flushes stdout and exits the process with the task's result
- * (qz_task_set_result). Never returns. */
+ * (qz_task_set_result). Never returns. If the environment variable QMIR_SEED
+ * is set (a decimal u64), runs in deterministic mode instead (see
+ * qz_run_seeded; a deadlock prints the report and exits 101 as natively). */
 QZ_NORETURN void qz_main(qz_poll_fn main_poll, void *main_frame);
 
 /* Like qz_main but returns main's result instead of exiting, after stopping
  * the workers (tasks still suspended are abandoned). `workers` <= 0 means
  * QZ_WORKERS or one per core. For embedders and tests; not reentrant. */
 int64_t qz_run(qz_poll_fn main_poll, void *main_frame, int64_t workers);
+
+/* Deterministic mode: run main_poll/main_frame and every task it spawns on
+ * the CALLING thread, one poll at a time, no worker threads. The next task to
+ * poll is picked uniformly at random among the runnable ones by a PRNG seeded
+ * with `seed` (splitmix64; no std::random_device, no time), so a run replays
+ * exactly from its seed. Timers use a virtual clock (starting at 0): when
+ * nothing is runnable and timers are pending, the clock jumps to the earliest
+ * deadline (so usleep costs no wall time and is deterministic). I/O waits, if
+ * any are pending, are polled with epoll (timeout 0 while tasks are runnable).
+ * Returns QZ_RUN_DONE with *result = main's result (qz_task_set_result) when
+ * main returns QZ_READY; QZ_RUN_DEADLOCK when main has not finished and no
+ * task is runnable with no timer or I/O pending (and no qz_external_ref
+ * held): then the deadlock report (same text as the native report,
+ * "deadlock: ..." naming what each task waits on) is available from
+ * qz_last_deadlock_report() and is NOT printed and the process does NOT exit.
+ * Tasks still suspended are abandoned (their frames are the caller's
+ * problem). Not reentrant; must not be called while qz_run/qz_main runs.
+ * Blocking-form channel operations that would have to wait, called on this
+ * thread, are a fatal error (abort) instead of a hang. */
+#define QZ_RUN_DONE 0
+#define QZ_RUN_DEADLOCK 1
+int qz_run_seeded(qz_poll_fn main_poll, void *main_frame, uint64_t seed, int64_t *result);
+/* The report of the last qz_run_seeded that returned QZ_RUN_DEADLOCK ("" if
+ * the last one did not deadlock). Valid until the next qz_run_seeded. */
+const char *qz_last_deadlock_report(void);
 
 /* Start a task. Callable from a task or from any thread while qz_run/qz_main
  * is running. The returned pointer is valid until the task finishes unless
@@ -77,7 +104,8 @@ qz_task *qz_current_task(void);
 /* Let other tasks run: PENDING the first time (the task is already requeued),
  * READY when polled again. */
 int64_t qz_yield_poll(qz_task *self);
-/* Number of worker threads of the running scheduler (0 if none). */
+/* Number of worker threads of the running scheduler (0 if none, 1 in
+ * deterministic mode). */
 int64_t qz_runtime_workers(void);
 
 /* A thread that is not a runtime worker and may wake tasks later (by

@@ -1,6 +1,8 @@
 // Scheduler: worker threads with local run queues, a LIFO "runnext" slot,
 // work stealing, a global injection queue, spinning before parking, the task
-// state machine, the registry of live tasks and the deadlock detector.
+// state machine, the registry of live tasks and the deadlock detector; and the
+// deterministic mode (qz_run_seeded), which polls the same tasks one at a
+// time on the calling thread in an order drawn from a seeded PRNG.
 // docs/runtime.md describes the design and the protocols.
 #include "internal.h"
 
@@ -14,6 +16,7 @@
 #include <ctime>
 #include <deque>
 #include <linux/futex.h>
+#include <string>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <thread>
@@ -94,6 +97,7 @@ struct alignas(64) Shard {
 };
 
 struct Sched {
+  bool det = false;  // deterministic mode: no workers, see det_loop
   unsigned nworkers = 0;
   Worker *workers = nullptr;
   Poller *poller = nullptr;
@@ -118,14 +122,67 @@ struct Sched {
   qz_task *main_task = nullptr;
   std::atomic<uint32_t> main_done{0};  // futex word for qz_run's thread
   int64_t main_result = 0;
+
+  // Deterministic mode. The run queue belongs to the scheduler thread; other
+  // threads (foreign wakes and spawns) append to the inbox, merged at the
+  // next pick.
+  std::vector<qz_task *> det_runq;
+  std::mutex det_mu;
+  std::vector<qz_task *> det_inbox;  // under det_mu
+  std::atomic<bool> det_inbox_full{false};
+  uint64_t det_rng = 0;  // splitmix64 state
 };
 
 std::atomic<Sched *> g_sched{nullptr};
 // External references outlive a scheduler run (a thread may take one before
 // qz_run starts the scheduler).
 std::atomic<int64_t> g_external_refs{0};
+// Threads that touch a scheduler they do not run in (foreign threads, the
+// poller thread) count themselves here while they use it; a stopping
+// scheduler waits for the count to drop before it frees the Sched.
+std::atomic<int64_t> g_sched_users{0};
 thread_local Worker *tl_worker = nullptr;
 thread_local qz_task *tl_current = nullptr;
+thread_local Sched *tl_det = nullptr;  // the deterministic scheduler's thread
+
+// The running scheduler, pinned for the lifetime of this object. A worker or
+// the deterministic scheduler's thread uses its own (alive while it runs);
+// any other thread is counted in g_sched_users (seq_cst on both sides: the
+// stopper stores null then reads the count, a user counts then reads
+// g_sched, so one of them sees the other).
+class SchedRef {
+  Sched *s_;
+  bool counted_ = false;
+
+public:
+  SchedRef() {
+    if (Worker *w = tl_worker) {
+      s_ = w->sched;
+    } else if (tl_det) {
+      s_ = tl_det;
+    } else {
+      counted_ = true;
+      g_sched_users.fetch_add(1, std::memory_order_seq_cst);
+      s_ = g_sched.load(std::memory_order_seq_cst);
+    }
+  }
+  ~SchedRef() {
+    if (counted_)
+      g_sched_users.fetch_sub(1, std::memory_order_release);
+  }
+  SchedRef(const SchedRef &) = delete;
+  SchedRef &operator=(const SchedRef &) = delete;
+  Sched *get() const { return s_; }
+};
+
+// Unpublish and free a stopped scheduler once no other thread uses it.
+void retire_sched(Sched *s) {
+  g_sched.store(nullptr, std::memory_order_seq_cst);
+  while (g_sched_users.load(std::memory_order_seq_cst) != 0)
+    sched_yield();
+  delete[] s->workers;
+  delete s;
+}
 
 // ---- global queue (under mu) ----
 // A ring of pointers (not a list through the tasks: moving a batch must not
@@ -349,10 +406,11 @@ void describe(const qz_task *t, char *buf, size_t n) {
     snprintf(buf, n, "%s waits on %s", who, wait_text(t->wait_kind));
 }
 
-// Called with s.mu held when the detector's condition holds: every worker is
-// parked or blocked, nothing is queued, no timer/I/O/external ref is pending.
-[[noreturn]] void report_deadlock(Sched &s) {
-  fflush(stdout);
+// The deadlock report: what every live task waits on. Native runs call it
+// with s.mu held when the detector's condition holds (every worker is parked
+// or blocked, nothing is queued, no timer/I/O/external ref is pending);
+// deterministic runs when nothing is runnable and nothing is pending.
+std::string deadlock_text(Sched &s) {
   std::vector<qz_task *> tasks;
   for (Shard &sh : s.shards) {
     sh.lock.lock();
@@ -366,26 +424,43 @@ void describe(const qz_task *t, char *buf, size_t n) {
       return a->is_main;
     return a->id < b->id;
   });
-  char line[256];
+  std::string out;
+  char line[256], head[128];
   int foreign = s.nblocked_threads - s.nblocked_workers;
   if (tasks.size() == 1 && foreign == 0) {
     describe(tasks[0], line, sizeof line);
-    fprintf(stderr, "deadlock: %s\n", line);
-  } else {
-    fprintf(stderr, "deadlock: %zu tasks wait forever (no timer or I/O pending):\n",
-            tasks.size());
-    size_t shown = 0;
-    for (qz_task *t : tasks) {
-      if (++shown > 20) {
-        fprintf(stderr, "  ... and %zu more\n", tasks.size() - 20);
-        break;
-      }
-      describe(t, line, sizeof line);
-      fprintf(stderr, "  %s\n", line);
-    }
-    if (foreign > 0)
-      fprintf(stderr, "  %d thread(s) outside the scheduler wait on channels\n", foreign);
+    out = "deadlock: ";
+    out += line;
+    out += "\n";
+    return out;
   }
+  snprintf(head, sizeof head, "deadlock: %zu tasks wait forever (no timer or I/O pending):\n",
+           tasks.size());
+  out = head;
+  size_t shown = 0;
+  for (qz_task *t : tasks) {
+    if (++shown > 20) {
+      snprintf(head, sizeof head, "  ... and %zu more\n", tasks.size() - 20);
+      out += head;
+      break;
+    }
+    describe(t, line, sizeof line);
+    out += "  ";
+    out += line;
+    out += "\n";
+  }
+  if (foreign > 0) {
+    snprintf(head, sizeof head, "  %d thread(s) outside the scheduler wait on channels\n",
+             foreign);
+    out += head;
+  }
+  return out;
+}
+
+[[noreturn]] void report_deadlock(Sched &s) {
+  fflush(stdout);
+  std::string text = deadlock_text(s);
+  fputs(text.c_str(), stderr);
   fflush(stderr);
   _exit(101);
 }
@@ -421,29 +496,39 @@ void finish_task(Sched &s, qz_task *t) {
   task_release(t);
 }
 
-void run_task(Worker &w, qz_task *t) {
+// Poll t once (it was SCHEDULED). Returns true if it was woken while running
+// and must be queued again; a finished task is unregistered here.
+inline bool poll_task(Sched &s, qz_task *t, Worker *w) {
   uint32_t prev = t->state.exchange(RUNNING, std::memory_order_acq_rel);
   if (prev != SCHEDULED)
     fatal("task #%llu dequeued in state %u", (unsigned long long)t->id, prev);
   tl_current = t;
-  w.polls.fetch_add(1, std::memory_order_relaxed);
-  w.in_poll.store(true, std::memory_order_relaxed);
+  if (w) {
+    w->polls.fetch_add(1, std::memory_order_relaxed);
+    w->in_poll.store(true, std::memory_order_relaxed);
+  }
   int64_t r = t->poll(t->frame, t);
-  w.in_poll.store(false, std::memory_order_relaxed);
+  if (w)
+    w->in_poll.store(false, std::memory_order_relaxed);
   tl_current = nullptr;
   if (r == QZ_READY) {
     t->state.store(DONE, std::memory_order_release);
-    finish_task(*w.sched, t);
-    return;
+    finish_task(s, t);
+    return false;
   }
-  uint32_t s = RUNNING;
-  if (t->state.compare_exchange_strong(s, IDLE, std::memory_order_acq_rel))
-    return;
-  if (s != NOTIFIED)
-    fatal("task #%llu in state %u after its poll", (unsigned long long)t->id, s);
-  // Woken while running: run it again, after what is already queued here.
+  uint32_t st = RUNNING;
+  if (t->state.compare_exchange_strong(st, IDLE, std::memory_order_acq_rel))
+    return false;
+  if (st != NOTIFIED)
+    fatal("task #%llu in state %u after its poll", (unsigned long long)t->id, st);
   t->state.store(SCHEDULED, std::memory_order_release);
-  local_push(w, t);
+  return true;
+}
+
+void run_task(Worker &w, qz_task *t) {
+  // Woken while running: run it again, after what is already queued here.
+  if (poll_task(*w.sched, t, &w))
+    local_push(w, t);
 }
 
 qz_task *try_steal(Worker &w, uint64_t spin_start, std::vector<uint64_t> &seen_polls) {
@@ -548,7 +633,7 @@ Sched *start_sched(unsigned nworkers) {
   s->workers = new Worker[s->nworkers];
   s->idle.reserve(s->nworkers);
   g_sched = s;
-  s->poller = make_epoll_poller();
+  s->poller = make_epoll_poller(false);
   for (unsigned i = 0; i < s->nworkers; ++i) {
     Worker &w = s->workers[i];
     w.sched = s;
@@ -558,6 +643,20 @@ Sched *start_sched(unsigned nworkers) {
   for (unsigned i = 0; i < s->nworkers; ++i)
     s->workers[i].thread = std::thread(worker_main, &s->workers[i]);
   return s;
+}
+
+// Tasks still suspended are abandoned: drop the runtime's references (those
+// nobody else holds are freed; their frames are the caller's).
+void release_abandoned(Sched *s) {
+  for (Shard &sh : s->shards) {
+    qz_task *t = sh.head;
+    while (t) {
+      qz_task *n = t->rnext;
+      task_release(t);
+      t = n;
+    }
+    sh.head = nullptr;
+  }
 }
 
 void stop_sched(Sched *s) {
@@ -574,19 +673,9 @@ void stop_sched(Sched *s) {
   }
   s->poller->stop();
   delete s->poller;
-  // Tasks still suspended are abandoned: free those nobody else holds.
-  for (Shard &sh : s->shards) {
-    qz_task *t = sh.head;
-    while (t) {
-      qz_task *n = t->rnext;
-      task_release(t);
-      t = n;
-    }
-    sh.head = nullptr;
-  }
-  g_sched = nullptr;
-  // The Sched itself is retired, not freed: a foreign thread that read
-  // g_sched just before may still look at it (it sees `stopping`).
+  s->poller = nullptr;
+  release_abandoned(s);
+  retire_sched(s);
 }
 
 qz_task *new_task(Sched &s, qz_poll_fn poll, void *frame, const char *name, bool is_main) {
@@ -601,10 +690,113 @@ qz_task *new_task(Sched &s, qz_poll_fn poll, void *frame, const char *name, bool
   return t;
 }
 
+// ---- deterministic mode ----
+
+// Queue a runnable task in deterministic mode.
+void det_push(Sched &s, qz_task *t) {
+  if (tl_det == &s) {
+    s.det_runq.push_back(t);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> g(s.det_mu);
+    s.det_inbox.push_back(t);
+    s.det_inbox_full.store(true, std::memory_order_release);
+  }
+  s.poller->notify();  // the scheduler thread may wait in poll_io(-1)
+}
+
+void det_merge_inbox(Sched &s) {
+  if (!s.det_inbox_full.load(std::memory_order_acquire))
+    return;
+  std::lock_guard<std::mutex> g(s.det_mu);
+  s.det_runq.insert(s.det_runq.end(), s.det_inbox.begin(), s.det_inbox.end());
+  s.det_inbox.clear();
+  s.det_inbox_full.store(false, std::memory_order_relaxed);
+}
+
+uint64_t splitmix64(uint64_t &state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// Remove and return a runnable task drawn uniformly by the seeded PRNG.
+qz_task *det_pick(Sched &s) {
+  std::vector<qz_task *> &q = s.det_runq;
+  size_t n = q.size();
+  size_t i = n == 1 ? 0 : size_t((unsigned __int128)splitmix64(s.det_rng) * n >> 64);
+  qz_task *t = q[i];
+  q[i] = q.back();
+  q.pop_back();
+  return t;
+}
+
+// Runs until main finishes (QZ_RUN_DONE) or nothing can ever run again
+// (QZ_RUN_DEADLOCK, with the report in *report).
+int det_loop(Sched &s, std::string *report) {
+  Poller &p = *s.poller;
+  unsigned tick = 0;
+  while (s.main_done.load(std::memory_order_acquire) == 0) {
+    det_merge_inbox(s);
+    if (!s.det_runq.empty()) {
+      // Ready I/O is picked up now and then while tasks are runnable.
+      if (++tick % 64 == 0 && p.io_waits() > 0) {
+        p.poll_io(0);
+        det_merge_inbox(s);
+      }
+      qz_task *t = det_pick(s);
+      if (poll_task(s, t, nullptr))
+        s.det_runq.push_back(t);  // woken while running (a yield, a self-wake)
+      continue;
+    }
+    // Nothing runnable. Ready I/O and foreign wakes first, then the virtual
+    // clock jumps to the earliest timer, then wait for I/O or another thread.
+    bool outside = p.io_waits() > 0 || g_external_refs.load() > 0;
+    if (outside) {
+      p.poll_io(0);
+      det_merge_inbox(s);
+      if (!s.det_runq.empty())
+        continue;
+    }
+    uint64_t deadline;
+    if (p.next_timer(&deadline)) {
+      p.advance_clock(deadline);
+      continue;
+    }
+    if (outside) {
+      // A foreign wake, spawn or the last unref notifies; I/O fires itself.
+      p.poll_io(-1);
+      continue;
+    }
+    std::lock_guard<std::mutex> g(s.mu);  // blocked-thread counts
+    *report = deadlock_text(s);
+    return QZ_RUN_DEADLOCK;
+  }
+  return QZ_RUN_DONE;
+}
+
+std::string g_last_deadlock_report;
+
+[[noreturn]] void det_blocking_error() {
+  fflush(stdout);
+  fputs("qz runtime: blocking channel operation inside the deterministic scheduler "
+        "(tasks must use the poll forms, e.g. qz_chan_send_poll)\n",
+        stderr);
+  fflush(stderr);
+  abort();
+}
+
 // Count the new task live and queue it. From outside a running task both
 // happen under the scheduler mutex, so the detector never sees a live task
 // that is neither queued nor running.
 void schedule_new(Sched &s, qz_task *t) {
+  if (s.det) {
+    s.live.fetch_add(1);
+    det_push(s, t);
+    return;
+  }
   Worker *w = tl_worker;
   if (w && w->sched == &s && tl_current) {
     s.live.fetch_add(1);
@@ -642,26 +834,33 @@ void wake_task(qz_task *t) {
       return;  // SCHEDULED / NOTIFIED: coalesced; DONE: ignored
     }
   }
-  Sched *s = g_sched;
-  if (!s)
-    fatal("wake of task #%llu with no scheduler running", (unsigned long long)t->id);
   Worker *w = tl_worker;
-  if (w && w->sched == s && tl_current) {
+  if (w && tl_current) {
     // Woken by a task: it runs next on this worker (the waker is about to
     // suspend or finish, typically). The displaced runnext goes to the queue.
     if (qz_task *old = w->runnext.exchange(t, std::memory_order_acq_rel)) {
       local_push(*w, old);
-      notify_idle(*s);
+      notify_idle(*w->sched);
     }
-  } else {
-    gq_push(*s, t);
+    return;
   }
+  SchedRef ref;
+  Sched *s = ref.get();
+  if (!s)
+    fatal("wake of task #%llu with no scheduler running", (unsigned long long)t->id);
+  if (s->det)
+    det_push(*s, t);
+  else
+    gq_push(*s, t);
 }
 
 bool enter_blocking(Waiter *w, uint8_t kind, uint64_t obj) {
-  Sched *s = g_sched;
+  SchedRef ref;
+  Sched *s = ref.get();
   if (!s)
     return false;
+  if (s->det && tl_det == s)
+    det_blocking_error();  // nothing else would ever run: it would hang
   if (qz_task *t = tl_current) {
     t->wait_kind = kind;
     t->wait_obj = obj;
@@ -675,14 +874,17 @@ bool enter_blocking(Waiter *w, uint8_t kind, uint64_t obj) {
     w->blocked = 1;
   }
   ++s->nblocked_threads;
-  if (deadlocked_locked(*s))
+  if (!s->det && deadlocked_locked(*s))
     report_deadlock(*s);
   return !s->gq.empty();
 }
 
 void blocked_waiter_completed(Waiter *w) {
-  Sched *s = g_sched;
-  if (!s || !w->blocked)
+  if (!w->blocked)
+    return;
+  SchedRef ref;
+  Sched *s = ref.get();
+  if (!s)
     return;
   std::lock_guard<std::mutex> g(s->mu);
   if (w->blocked == 2)
@@ -697,17 +899,20 @@ void leave_blocking() {
 }
 
 void kick_idle() {
-  if (Sched *s = g_sched)
+  SchedRef ref;
+  if (Sched *s = ref.get(); s && !s->det)
     notify_idle(*s);
 }
 
 void add_pending(int64_t n) {
-  Sched *s = g_sched;
+  SchedRef ref;
+  Sched *s = ref.get();
   if (!s)
     return;
   // When the last pending wake source goes away, every worker may already be
   // parked (one parked while this timer was firing): re-run the detector.
-  if (s->pending.fetch_add(n, std::memory_order_seq_cst) + n == 0 && n < 0) {
+  // (The deterministic loop checks for itself.)
+  if (s->pending.fetch_add(n, std::memory_order_seq_cst) + n == 0 && n < 0 && !s->det) {
     std::lock_guard<std::mutex> g(s->mu);
     if (deadlocked_locked(*s))
       report_deadlock(*s);
@@ -717,9 +922,10 @@ void add_pending(int64_t n) {
 bool scheduler_running() { return g_sched != nullptr; }
 
 Poller *current_poller() {
-  if (!g_sched)
+  Sched *s = tl_worker ? tl_worker->sched : tl_det ? tl_det : g_sched.load();
+  if (!s)
     fatal("timer or I/O wait with no scheduler running");
-  return g_sched.load()->poller;
+  return s->poller;
 }
 
 } // namespace qzrt
@@ -741,7 +947,57 @@ int64_t qz_run(qz_poll_fn main_poll, void *main_frame, int64_t workers) {
   return r;
 }
 
+int qz_run_seeded(qz_poll_fn main_poll, void *main_frame, uint64_t seed, int64_t *result) {
+  if (g_sched || tl_det)
+    fatal("qz_run_seeded while the runtime is already running (not reentrant)");
+  g_last_deadlock_report.clear();
+  Sched *s = new Sched;
+  s->det = true;
+  s->det_rng = seed;
+  s->poller = make_epoll_poller(true);
+  tl_det = s;
+  g_sched = s;
+  qz_task *t = new_task(*s, main_poll, main_frame, "main", true);
+  s->main_task = t;
+  schedule_new(*s, t);
+  std::string report;
+  int rc = det_loop(*s, &report);
+  if (rc == QZ_RUN_DONE && result)
+    *result = s->main_result;
+  s->poller->stop();
+  delete s->poller;
+  s->poller = nullptr;
+  release_abandoned(s);
+  tl_det = nullptr;
+  retire_sched(s);
+  g_last_deadlock_report = std::move(report);
+  fflush(stdout);
+  return rc;
+}
+
+const char *qz_last_deadlock_report(void) { return g_last_deadlock_report.c_str(); }
+
 void qz_main(qz_poll_fn main_poll, void *main_frame) {
+  if (const char *e = getenv("QMIR_SEED")) {
+    char *end = nullptr;
+    errno = 0;
+    unsigned long long seed = strtoull(e, &end, 10);
+    if (*e < '0' || *e > '9' || *end != '\0' || errno == ERANGE) {
+      fprintf(stderr, "qz runtime: QMIR_SEED must be a decimal unsigned 64-bit integer, not '%s'\n",
+              e);
+      _exit(2);
+    }
+    int64_t r = 0;
+    int rc = qz_run_seeded(main_poll, main_frame, uint64_t(seed), &r);
+    fflush(stdout);
+    if (rc == QZ_RUN_DEADLOCK) {
+      fputs(qz_last_deadlock_report(), stderr);
+      fflush(stderr);
+      _exit(101);
+    }
+    fflush(stderr);
+    _exit(int(r));
+  }
   Sched *s = start_sched(0);
   s->exit_process = true;
   qz_task *t = new_task(*s, main_poll, main_frame, "main", true);
@@ -752,7 +1008,8 @@ void qz_main(qz_poll_fn main_poll, void *main_frame) {
 }
 
 qz_task *qz_spawn_named(qz_poll_fn poll, void *frame, const char *name) {
-  Sched *s = g_sched;
+  SchedRef ref;
+  Sched *s = ref.get();
   if (!s)
     fatal("qz_spawn with no scheduler running (use qz_run or qz_main)");
   qz_task *t = new_task(*s, poll, frame, name, false);
@@ -781,17 +1038,23 @@ int64_t qz_yield_poll(qz_task *self) {
 }
 
 int64_t qz_runtime_workers(void) {
-  Sched *s = g_sched;
-  return s ? int64_t(s->nworkers) : 0;
+  SchedRef ref;
+  Sched *s = ref.get();
+  return !s ? 0 : s->det ? 1 : int64_t(s->nworkers);
 }
 
 void qz_external_ref(void) { g_external_refs.fetch_add(1); }
 void qz_external_unref(void) {
   if (g_external_refs.fetch_sub(1) != 1)
     return;
-  Sched *s = g_sched;
+  SchedRef ref;
+  Sched *s = ref.get();
   if (!s)
     return;
+  if (s->det) {
+    s->poller->notify();  // the scheduler thread re-checks for a deadlock
+    return;
+  }
   // The last pending wake source went away: nobody else would notice a
   // deadlock that already holds (every worker may be parked).
   std::lock_guard<std::mutex> g(s->mu);
