@@ -25,7 +25,10 @@
 // frame when done, the body-less `@qz.spawn.F(args)` the lowering called gets
 // a body that builds F's frame and calls qz_spawn_named, and in a module
 // with tasks `@main.task` runs main as the root task (a runner allocates a
-// zeroed `main.frame`) and reports its result with qz_task_set_result.
+// zeroed `main.frame`) and reports its result with qz_task_set_result. An
+// actor's loop, started through the body-less `@qz.spawn_actor.F(%actor)`
+// that actor-lower emits, becomes a qz_actor_start call instead, which
+// names that same entry as the restart function.
 #include "mir/Builder.h"
 #include "passes/Mem2Reg.h"
 #include "passes/Liveness.h"
@@ -48,6 +51,7 @@ namespace {
 constexpr int64_t kReady = 0;
 constexpr int64_t kPending = 1;
 constexpr llvm::StringLiteral kSpawnPrefix = "qz.spawn.";
+constexpr llvm::StringLiteral kSpawnActorPrefix = "qz.spawn_actor.";
 
 /// Where @f's pieces live in f.frame.
 struct FrameLayout {
@@ -520,12 +524,24 @@ Function *CoroSplitter::taskEntry(Function &f, bool isMain) {
 bool CoroSplitter::run() {
   findSuspending();
   // Spawn entries the lowering declared, and their targets.
-  SmallVector<std::pair<Function *, Function *>, 4> spawns; // (qz.spawn.F, F)
-  for (Function &f : m_.functions())
-    if (f.isDeclaration() && f.name().starts_with(kSpawnPrefix))
-      if (Function *target = m_.function(f.name().drop_front(kSpawnPrefix.size())))
-        if (!target->isDeclaration() && target->type()->params() == f.type()->params())
-          spawns.push_back({&f, target});
+  struct Spawn {
+    Function *entry, *target;
+    bool actor;
+  };
+  SmallVector<Spawn, 4> spawns; // qz.spawn.F / qz.spawn_actor.F, and F
+  for (Function &f : m_.functions()) {
+    if (!f.isDeclaration())
+      continue;
+    bool actor = f.name().starts_with(kSpawnActorPrefix);
+    if (!actor && !f.name().starts_with(kSpawnPrefix))
+      continue;
+    StringRef targetName =
+        f.name().drop_front(actor ? kSpawnActorPrefix.size() : kSpawnPrefix.size());
+    if (Function *target = m_.function(targetName))
+      if (!target->isDeclaration() && target->type()->params() == f.type()->params() &&
+          (!actor || (f.type()->params().size() == 1 && f.type()->params()[0]->isPtr())))
+        spawns.push_back({&f, target, actor});
+  }
   Function *mainFn = m_.function("main");
   bool taskProgram = !suspending_.empty() || !spawns.empty();
   if (!taskProgram)
@@ -536,10 +552,8 @@ bool CoroSplitter::run() {
   for (Function *f : suspending_)
     buildPoll(*f);
 
-  Function *spawnNamed =
-      spawns.empty() ? nullptr
-                     : runtimeFn("qz_spawn_named", {tc_.ptr(), tc_.ptr(), tc_.ptr()}, tc_.ptr());
-  for (auto [entry, target] : spawns) {
+  const Type *ptr = tc_.ptr();
+  for (auto [entry, target, actor] : spawns) {
     Function *task = taskEntry(*target, /*isMain=*/false);
     const FrameLayout &l = layouts_[target];
     Builder b(m_);
@@ -548,7 +562,15 @@ bool CoroSplitter::run() {
     fr->setName("frame");
     for (Argument *a : entry->args())
       b.store(a, b.fieldAddr(l.type, fr, l.firstParam + a->index()));
-    b.call(spawnNamed, {b.funcAddr(task), fr, b.str(target->name())});
+    if (actor) {
+      // An actor's loop task; after a panic the runtime calls this same
+      // entry again to start a fresh loop (docs/runtime.md, actors).
+      b.call(runtimeFn("qz_actor_start", {ptr, ptr, ptr, ptr}, ptr),
+             {entry->arg(0), b.funcAddr(task), fr, b.funcAddr(entry)});
+    } else {
+      b.call(runtimeFn("qz_spawn_named", {ptr, ptr, ptr}, ptr),
+             {b.funcAddr(task), fr, b.str(target->name())});
+    }
     b.ret();
   }
   if (mainFn && !mainFn->isDeclaration() && !m_.function("main.task")) {

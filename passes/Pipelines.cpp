@@ -10,18 +10,19 @@ using namespace qmir;
 llvm::StringRef qmir::pipelineForLevel(unsigned level) {
   switch (level) {
   case 0:
-    // Code generation wants decision trees, not `match`, and poll state
-    // machines, not `await` (coro-split leaves a module without tasks alone).
-    return "match-lower,coro-split";
+    // Code generation wants actors' loops and stubs, decision trees, not
+    // `match`, and poll state machines, not `await` (actor-lower and
+    // coro-split leave a module without actors or tasks alone).
+    return "actor-lower,match-lower,coro-split";
   case 1:
     // SSA, then the cheap clean-ups.
-    return "match-lower,mem2reg,constfold,simplifycfg,dce,coro-split,simplifycfg";
+    return "actor-lower,match-lower,mem2reg,constfold,simplifycfg,dce,coro-split,simplifycfg";
   default:
     // Inline on frontend-style IR (callee allocas join the caller's and are
     // promoted with them), then SSA, propagation, redundancy and loop
     // clean-ups; coro-split once the functions are small and in SSA form (so
     // frames hold few values), and a final sweep over the state machines.
-    return "inline,match-lower,mem2reg,sccp,constfold,simplifycfg,cse,licm,dce,"
+    return "actor-lower,inline,match-lower,mem2reg,sccp,constfold,simplifycfg,cse,licm,dce,"
            "coro-split,dce,simplifycfg";
   }
 }
