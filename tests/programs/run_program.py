@@ -8,16 +8,17 @@ Headers (see tests/programs/README.md):
   # expect-compile-error: TEXT     compiling fails (exit 1) with FILE:L:C: error: TEXT...
   # expect-error-at: LINE:COL      ...at this place
 
-Programs that need the concurrent runtime (tasks, channels, actors, usleep)
-cannot run in the interpreter yet; for those the runner checks that they lower
-to MIR that verifies, and says so in its output.
+Concurrent programs (tasks, channels, actors, usleep) run like the others on
+every backend and level, and then again under the deterministic scheduler for
+--seeds=K seeds (QMIR_SEED=1..K, at the last level, on every backend): each
+run must meet the headers, and all runs must agree on the exit status and
+stdout (stderr only has to contain the expected text: a deadlock report may
+list the waiting tasks in another order).
 
 --backends=interp,llvm runs the program through each backend at each level
 (interp: `qzc --run`; llvm: `qzc -o EXE` in a temporary directory, then EXE),
 checks each run against the headers, and demands that all runs agree exactly
-(stdout, stderr, exit status). The default is --backends=interp. With llvm in
-the list, a concurrent program must be rejected by the native backend with the
-coro-split message and exit 1.
+(stdout, stderr, exit status). The default is --backends=interp.
 """
 import argparse
 import os
@@ -52,9 +53,9 @@ def headers(text):
     return h
 
 
-def run(cmd, timeout):
+def run(cmd, timeout, env=None):
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         return p.returncode, p.stdout, p.stderr
     except subprocess.TimeoutExpired:
         return None, "", f"TIMEOUT after {timeout}s"
@@ -67,6 +68,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=10.0)
     ap.add_argument("--backends", default="interp",
                     help="comma-separated backends to run through (interp, llvm)")
+    ap.add_argument("--seeds", type=int, default=0,
+                    help="concurrent programs: also run under QMIR_SEED=1..N")
     ap.add_argument("program")
     args = ap.parse_args()
     text = open(args.program, encoding="utf-8", errors="replace").read()
@@ -94,68 +97,75 @@ def main():
         if b not in ("interp", "llvm"):
             raise SystemExit(f"unknown backend '{b}' (known: interp, llvm)")
 
-    if CONCURRENCY.search(text):
-        code, out, err = run([args.qzc, "--emit=mir", args.program], args.timeout)
-        if code != 0:
-            failures.append(f"lowering to verified MIR failed (exit {code})")
-        if "llvm" in backends:
-            with tempfile.TemporaryDirectory(prefix="qmir-prog-") as tmp:
-                code, out, err2 = run([args.qzc, "-o", os.path.join(tmp, "prog"),
-                                       args.program], args.timeout)
-            if code != 1 or "coro-split" not in err2:
-                failures.append(f"llvm: expected the coro-split rejection (exit 1), got "
-                                f"exit {code}: {err2.strip()[:500]}")
-        report(args.program, "lower-only (needs the task runtime)", failures, err)
-        return
-
+    concurrent = bool(CONCURRENCY.search(text))
     tmpdir = tempfile.mkdtemp(prefix="qmir-prog-") if "llvm" in backends else None
     try:
-        check_runs(args, h, backends, tmpdir, failures)
+        check_runs(args, h, backends, tmpdir, failures, concurrent)
     finally:
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
     mode = "run at -O" + args.levels
     if backends != ["interp"]:
         mode += " on " + ",".join(backends)
+    if concurrent and args.seeds:
+        mode += f", and {args.seeds} scheduler seeds"
     report(args.program, mode, failures, "")
 
 
-def run_one(args, backend, level, tmpdir):
-    """One run of the program: (exit status or None on timeout, stdout, stderr)."""
+def run_one(args, backend, level, tmpdir, seed=None):
+    """One run of the program: (exit status or None on timeout, stdout, stderr).
+    With a seed, the program runs on the deterministic scheduler."""
+    env = dict(os.environ)
+    env.pop("QMIR_SEED", None)
+    if seed is not None:
+        env["QMIR_SEED"] = str(seed)
     if backend == "interp":
-        return run([args.qzc, "--run", f"-O{level}", args.program], args.timeout)
+        return run([args.qzc, "--run", f"-O{level}", args.program], args.timeout, env)
     exe = os.path.join(tmpdir, f"prog-O{level}")
-    code, out, err = run([args.qzc, f"-O{level}", "-o", exe, args.program], args.timeout * 6)
-    if code != 0:
-        return code, out, "compiling with the llvm backend failed: " + err
-    return run([exe], args.timeout)
+    if not os.path.exists(exe):
+        code, out, err = run([args.qzc, f"-O{level}", "-o", exe, args.program],
+                             args.timeout * 6)
+        if code != 0:
+            return code, out, "compiling with the llvm backend failed: " + err
+    return run([exe], args.timeout, env)
 
 
-def check_runs(args, h, backends, tmpdir, failures):
+def check_runs(args, h, backends, tmpdir, failures, concurrent):
     first = None
-    for level in args.levels.split(","):
-        for backend in backends:
-            code, out, err = run_one(args, backend, level, tmpdir)
-            before = len(failures)
-            where = f"-O{level}" if backends == ["interp"] else f"{backend} -O{level}"
-            if first is None:
-                first = (where, code, out, err)
-            elif len(backends) > 1 and (code, out, err) != first[1:]:
+    levels = args.levels.split(",")
+    runs = [(level, backend, None) for level in levels for backend in backends]
+    if concurrent:
+        runs += [(levels[-1], backend, seed) for seed in range(1, args.seeds + 1)
+                 for backend in backends]
+    for level, backend, seed in runs:
+        code, out, err = run_one(args, backend, level, tmpdir, seed)
+        before = len(failures)
+        where = f"-O{level}" if backends == ["interp"] else f"{backend} -O{level}"
+        if seed is not None:
+            where += f" QMIR_SEED={seed}"
+        if first is None:
+            first = (where, code, out, err)
+        elif len(backends) > 1 or seed is not None:
+            same = (code, out) == first[1:3] and (concurrent or err == first[3])
+            if not same:
                 failures.append(f"{where} disagrees with {first[0]}: exit {code} vs {first[1]}, "
                                 f"stdout {out!r} vs {first[2]!r}, stderr {err!r} vs {first[3]!r}")
-            if code is None:
-                failures.append(f"{where}: timed out")
-                continue
-            if "exit" in h and code != h["exit"]:
-                failures.append(f"{where}: exit status {code}, expected {h['exit']}")
-            got = out.splitlines()
-            if got != h["stdout"]:
-                failures.append(f"{where}: stdout {got!r}, expected {h['stdout']!r}")
-            for s in h["stderr"]:
-                if s not in err:
-                    failures.append(f"{where}: stderr lacks {s!r}")
-            if len(failures) > before:
-                failures.append(f"{where}: stderr was: {err.strip()[:2000]}")
+        if code is None:
+            failures.append(f"{where}: timed out")
+            continue
+        if "exit" in h and code != h["exit"]:
+            failures.append(f"{where}: exit status {code}, expected {h['exit']}")
+        got = out.splitlines()
+        if got != h["stdout"]:
+            failures.append(f"{where}: stdout {got!r}, expected {h['stdout']!r}")
+        for s in h["stderr"]:
+            if s not in err:
+                failures.append(f"{where}: stderr lacks {s!r}")
+        if len(failures) > before:
+            failures.append(f"{where}: stderr was: {err.strip()[:2000]}")
+            if len(failures) > 40:
+                failures.append("(stopping after 40 failures)")
+                return
 
 
 def report(program, mode, failures, err):
