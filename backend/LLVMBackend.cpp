@@ -123,18 +123,19 @@ BackendResult LLVMBackend::link(llvm::StringRef object, llvm::StringRef output,
 }
 
 BackendResult LLVMBackend::emit(const Module &m, const BackendOptions &opts) {
-  std::string task = findTaskRuntimeCall(m);
+  std::string task = findUncompilableTaskCode(m);
   if (!task.empty())
-    return BackendResult::error(
-        "native code for tasks, channels and actors needs the coro-split pass (not yet "
-        "implemented); this program calls @" + task +
-        ". Run it with the interpreter backend instead (qzc --run)");
+    return BackendResult::error(task);
   bool needsMain = opts.emit == EmitKind::Executable || opts.emit == EmitKind::Run;
-  if (needsMain) {
+  if (needsMain && !isTaskProgram(m)) {
     const Function *mf = m.function("main");
     if (!mf || mf->isDeclaration())
-      return BackendResult::error(mf ? "@main is only declared"
-                                     : "no @main function: an executable needs one");
+      return BackendResult::error(
+          mf ? "@main is only declared"
+          : m.function("main.task")
+              ? "@main.task needs the struct type main.frame (made by coro-split) to be "
+                "the entry of an executable"
+              : "no @main function: an executable needs one");
   }
   if ((opts.emit == EmitKind::Object || opts.emit == EmitKind::Executable) &&
       (opts.outputPath.empty() || opts.outputPath == "-"))

@@ -24,14 +24,25 @@ struct LLVMCodegenOptions {
   /// 0 turns a fall-through of an exhaustive `match` into a trap (llvm.trap)
   /// rather than `unreachable`, so that a frontend bug is caught at run time.
   unsigned optLevel = 0;
-  /// Add a C `int main(void)` that calls @main, flushes stdout (qz_flush) and
-  /// returns @main's result (0 for a void or non-integer result).
+  /// Add a C `int main(void)`. In a task program (one with
+  /// `fn @main.task(ptr, ptr) -> i64` and the struct type `main.frame`, as the
+  /// coro-split pass makes them) it allocates a zeroed main.frame and calls
+  /// the runtime's qz_main(@main.task, frame), which exits with the task's
+  /// result. Otherwise it calls @main, flushes stdout (qz_flush) and returns
+  /// @main's result (0 for a void or non-integer result).
   bool emitCMain = true;
 };
 
-/// If `m` calls a runtime function that needs the task runtime (channels,
-/// spawn, actors, usleep), returns its name; else the empty string.
-std::string findTaskRuntimeCall(const Module &m);
+/// The task code of `m` that the backend cannot compile, as an error message
+/// naming the function it is in: an `await` (coro-split must have lowered it),
+/// a call of a body-less `qz.spawn.*` entry (coro-split defines them), or an
+/// actor operation (qz_actor_*, or the body-less `A.new` / `A.m.send` /
+/// `A.m.call` stubs). The empty string if there is none.
+std::string findUncompilableTaskCode(const Module &m);
+
+/// True if `m` is a task program: it has `@main.task` (defined) and the
+/// struct type `main.frame`, so its native entry is qz_main.
+bool isTaskProgram(const Module &m);
 
 /// Translates a verified module into an LLVM module for `dl` / `triple`
 /// without optimizing it. On failure returns null and sets `error`;

@@ -52,8 +52,10 @@ using namespace qmir;
 
 namespace {
 
-/// Runtime functions the native runtime implements without tasks, with the
-/// MIR signature the lowering declares them with.
+/// Runtime functions of the native runtime (runtime/qz_runtime.h), with the
+/// MIR signature that has their C ABI (int64_t: i64, bool: i1, pointers: ptr).
+/// A call, await or func.addr of a declaration with one of these names must
+/// use this signature.
 struct KnownRuntimeFn {
   const char *name;
   const char *signature;
@@ -67,17 +69,77 @@ const KnownRuntimeFn kKnownRuntime[] = {
     {"qz_vec_push", "fn(ptr, i64) -> void"},  {"qz_vec_pop", "fn(ptr) -> i64"},
     {"qz_vec_get", "fn(ptr, i64) -> i64"},    {"qz_vec_set", "fn(ptr, i64, i64) -> void"},
     {"qz_vec_free", "fn(ptr) -> void"},       {"qz_flush", "fn() -> void"},
+    // Tasks (what coro-split generates calls to; docs/runtime.md).
+    {"qz_main", "fn(ptr, ptr) -> void"},
+    {"qz_spawn", "fn(ptr, ptr) -> ptr"},
+    {"qz_spawn_named", "fn(ptr, ptr, ptr) -> ptr"},
+    {"qz_task_set_result", "fn(ptr, i64) -> void"},
+    {"qz_task_wake", "fn(ptr) -> void"},
+    {"qz_task_retain", "fn(ptr) -> void"},
+    {"qz_task_release", "fn(ptr) -> void"},
+    {"qz_current_task", "fn() -> ptr"},
+    {"qz_runtime_workers", "fn() -> i64"},
+    {"qz_yield_poll", "fn(ptr) -> i64"},
+    {"qz_usleep_poll", "fn(i64, ptr) -> i64"},
+    {"qz_usleep", "fn(i64) -> void"},
+    {"qz_io_wait_poll", "fn(i64, i64, ptr) -> i64"},
+    {"qz_io_forget", "fn(i64) -> void"},
+    // Channels of Int.
+    {"qz_chan_new", "fn(i64) -> ptr"},
+    {"qz_chan_free", "fn(ptr) -> void"},
+    {"qz_chan_close", "fn(ptr) -> void"},
+    {"qz_chan_len", "fn(ptr) -> i64"},
+    {"qz_chan_send_poll", "fn(ptr, i64, ptr) -> i64"},
+    {"qz_chan_recv_poll", "fn(ptr, ptr, ptr) -> i64"},
+    {"qz_chan_send", "fn(ptr, i64) -> void"},
+    {"qz_chan_recv", "fn(ptr, ptr) -> i1"},
+    {"qz_chan_try_recv", "fn(ptr, ptr) -> i1"},
+    {"qz_chan_try_send", "fn(ptr, i64) -> i1"},
 };
 
-bool isTaskRuntimeName(llvm::StringRef n) {
-  static const char *const prefixes[] = {"qz_chan_", "qz_usleep", "qz_spawn", "qz.spawn.",
-                                         "qz_actor_", "qz_task_", "qz_yield", "qz_io_",
-                                         "qz_main", "qz_run"};
-  for (const char *p : prefixes)
-    if (n.starts_with(p))
-      return true;
-  // Actor protocol functions (A.new, A.m.send, A.m.call) are generated names.
-  return n.contains('.');
+/// Runtime functions that never return, whatever their MIR declaration says.
+bool isNoReturnRuntime(llvm::StringRef n) { return n == "qz_main"; }
+
+constexpr llvm::StringLiteral kSpawnPrefix = "qz.spawn.";
+
+/// An actor operation the native runtime does not have yet: the runtime's
+/// qz_actor_* functions, and the constructor and message stubs the lowering
+/// declares for an actor A (`A.new`, `A.m.send`, `A.m.call`) while no pass
+/// gives them bodies.
+bool isActorOperation(const Function &f) {
+  if (!f.isDeclaration())
+    return false;
+  llvm::StringRef n = f.name();
+  if (n.starts_with("qz_actor_"))
+    return true;
+  llvm::SmallVector<llvm::StringRef, 4> parts;
+  n.split(parts, '.');
+  if (parts.size() == 2 && parts[1] == "new" && !parts[0].empty())
+    return true;
+  return parts.size() == 3 && (parts[2] == "send" || parts[2] == "call") &&
+         !parts[0].empty() && !parts[1].empty();
+}
+
+/// The program's entry when it is a task program (after coro-split):
+/// `fn @main.task(ptr, ptr) -> i64` with the struct type `main.frame`.
+struct TaskEntry {
+  const Function *poll = nullptr;
+  const Type *frame = nullptr;
+};
+TaskEntry findTaskEntry(const Module &m) {
+  TaskEntry e;
+  const Function *f = m.function("main.task");
+  const Type *fr = m.types().named("main.frame");
+  if (f && !f->isDeclaration() && fr && fr->isStruct() && !fr->isOpaque()) {
+    e.poll = f;
+    e.frame = fr;
+  }
+  return e;
+}
+
+std::string awaitError(const Function &f) {
+  return "@" + f.name().str() +
+         ": 'await' must be lowered by the coro-split pass before code generation";
 }
 
 class Codegen {
@@ -130,6 +192,8 @@ private:
   llvm::Value *enumPayloadField(llvm::Value *e, const Type *et, unsigned variant,
                                 unsigned field);
   bool emitCMain();
+  bool emitTaskCMain(llvm::Function *cmain);
+  llvm::Value *emitCalloc(llvm::Type *t, LocId loc);
   bool fail(const llvm::Twine &msg) {
     if (error_.empty())
       error_ = msg.str();
@@ -154,7 +218,8 @@ private:
   llvm::DenseMap<const Type *, EnumLayout> enums_;
   llvm::DenseMap<const Function *, llvm::Function *> fns_;
   llvm::StringMap<llvm::Constant *> strings_;
-  llvm::FunctionCallee panicAt_, panicBoundsAt_, flush_;
+  llvm::FunctionCallee panicAt_, panicBoundsAt_, flush_, calloc_, free_, qzMain_;
+  TaskEntry taskEntry_;
   llvm::MDNode *tbaaData_ = nullptr, *tbaaLen_ = nullptr, *tbaaCap_ = nullptr,
                *tbaaElem_ = nullptr;
 
@@ -441,18 +506,39 @@ bool Codegen::declareFunctions() {
                           true);
   flush_ = rtDecl("qz_flush", llvm::FunctionType::get(voidT, {}, false), false);
 
+  // Declarations that are called or whose address is taken, and whether the
+  // heap (new/free) is used.
+  llvm::SmallPtrSet<const Function *, 32> used;
+  bool usesNew = false, usesFree = false;
+  for (const Function &g : M.functions())
+    for (const Block &b : g.blocks())
+      for (const Instruction &I : b.insts()) {
+        if (I.hasCallee() && I.callee())
+          used.insert(I.callee());
+        usesNew |= I.opcode() == Opcode::HeapNew;
+        usesFree |= I.opcode() == Opcode::HeapFree;
+      }
+  taskEntry_ = opts.emitCMain ? findTaskEntry(M) : TaskEntry();
+  // The C library's allocator for `new` and `free`, and qz_main for the entry
+  // of a task program: declared before any definition so that they keep their
+  // C names.
+  llvm::Type *sizeT = DL.getIntPtrType(C);
+  if (usesNew || taskEntry_.poll)
+    calloc_ = rtDecl("calloc", llvm::FunctionType::get(ptrT, {sizeT, sizeT}, false), false);
+  if (usesFree)
+    free_ = rtDecl("free", llvm::FunctionType::get(voidT, {ptrT}, false), false);
+  if (taskEntry_.poll) {
+    qzMain_ = rtDecl("qz_main", llvm::FunctionType::get(voidT, {ptrT, ptrT}, false), false);
+    if (auto *f = llvm::dyn_cast<llvm::Function>(qzMain_.getCallee()))
+      f->setDoesNotReturn();
+  }
+
   // Runtime functions first (they keep their C names), then definitions
   // (LLVM renames a definition whose name a runtime function already has).
   for (const Function &f : M.functions()) {
     if (!f.isDeclaration())
       continue;
-    bool used = false;
-    for (const Function &g : M.functions())
-      for (const Block &b : g.blocks())
-        for (const Instruction &I : b.insts())
-          if (I.opcode() == Opcode::Call && I.callee() == &f)
-            used = true;
-    if (!used)
+    if (!used.count(&f))
       continue;
     for (const KnownRuntimeFn &k : kKnownRuntime)
       if (f.name() == k.name && f.type()->str() != k.signature)
@@ -475,6 +561,8 @@ bool Codegen::declareFunctions() {
     if (f.isNoReturn()) {
       lf->setDoesNotReturn();
       lf->addFnAttr(llvm::Attribute::Cold);
+    } else if (isNoReturnRuntime(f.name())) {
+      lf->setDoesNotReturn(); // but not cold: qz_main runs the program
     }
     // C ABI: `bool` arguments and results are zero-extended, narrow ints
     // sign-extended.
@@ -893,6 +981,21 @@ bool Codegen::emitInst(const Instruction &I) {
     r = c;
     break;
   }
+  case Opcode::FuncAddr: {
+    llvm::Function *lf = fns_.lookup(I.callee());
+    if (!lf)
+      return fail("internal: no LLVM function for @" + I.callee()->name());
+    r = lf;
+    break;
+  }
+  case Opcode::HeapNew:
+    r = emitCalloc(ty(I.auxType()), I.loc());
+    break;
+  case Opcode::HeapFree:
+    B.CreateCall(free_, {op(0)});
+    break;
+  case Opcode::Await:
+    return fail(awaitError(*curF_));
   case Opcode::DbgValue: {
     if (DIB && I.binding()) {
       llvm::Value *v = op(0);
@@ -1145,7 +1248,66 @@ bool Codegen::emitFunction(const Function &f) {
   return true;
 }
 
+llvm::Value *Codegen::emitCalloc(llvm::Type *t, LocId loc) {
+  // A zero-sized type still gets its own object (calloc(1, 0) may be null).
+  uint64_t size = std::max<uint64_t>(DL.getTypeAllocSize(t), 1);
+  llvm::Type *sizeT = DL.getIntPtrType(C);
+  llvm::CallInst *p = B.CreateCall(
+      calloc_, {llvm::ConstantInt::get(sizeT, 1), llvm::ConstantInt::get(sizeT, size)});
+  llvm::Function *fn = B.GetInsertBlock()->getParent();
+  auto *oom = llvm::BasicBlock::Create(C, "new.oom", fn);
+  auto *ok = llvm::BasicBlock::Create(C, "new.ok", fn);
+  llvm::MDBuilder mdb(C);
+  B.CreateCondBr(B.CreateIsNull(p, "new.failed"), oom, ok, mdb.createUnlikelyBranchWeights());
+  B.SetInsertPoint(oom);
+  emitPanicCall("out of memory", nullptr, loc);
+  B.SetInsertPoint(ok);
+  return p;
+}
+
+bool Codegen::emitTaskCMain(llvm::Function *cmain) {
+  const Function *poll = taskEntry_.poll;
+  const Type *pt = poll->type();
+  if (pt->params().size() != 2 || !pt->params()[0]->isPtr() || !pt->params()[1]->isPtr() ||
+      !pt->result()->isInt(64))
+    return fail("@main.task is " + pt->str() +
+                "; the entry of a task program is fn(ptr, ptr) -> i64 (frame, task)");
+  llvm::Function *lpoll = fns_.lookup(poll);
+  auto *bb = llvm::BasicBlock::Create(C, "entry", cmain);
+  B.SetInsertPoint(bb);
+  B.SetCurrentDebugLocation(llvm::DebugLoc());
+  llvm::DILocation *dl = nullptr;
+  if (DIB) {
+    llvm::DISubprogram *sp = lpoll->getSubprogram();
+    auto *st = DIB->createSubroutineType(DIB->getOrCreateTypeArray({}));
+    auto *msp = DIB->createFunction(sp->getFile(), "main", "main", sp->getFile(),
+                                    sp->getLine(), st, sp->getLine(),
+                                    llvm::DINode::FlagArtificial,
+                                    llvm::DISubprogram::SPFlagDefinition);
+    cmain->setSubprogram(msp);
+    dl = llvm::DILocation::get(C, sp->getLine(), 0, msp);
+    B.SetCurrentDebugLocation(dl);
+  }
+  // The root task's frame: a zeroed main.frame (state 0: not started).
+  llvm::Value *frame = emitCalloc(ty(taskEntry_.frame), 0);
+  frame->setName("main.frame");
+  // qz_main runs @main.task as the root task and exits with its result.
+  llvm::CallInst *run = B.CreateCall(qzMain_, {lpoll, frame});
+  run->setDoesNotReturn();
+  B.CreateUnreachable();
+  return true;
+}
+
 bool Codegen::emitCMain() {
+  if (taskEntry_.poll) {
+    llvm::Type *i32 = llvm::Type::getInt32Ty(C);
+    auto *cmain = llvm::Function::Create(llvm::FunctionType::get(i32, {}, false),
+                                         llvm::GlobalValue::ExternalLinkage, "main", *L);
+    if (cmain->getName() != "main")
+      return fail("a function called 'main' already exists in the LLVM module");
+    cmain->setDoesNotThrow();
+    return emitTaskCMain(cmain);
+  }
   const Function *mainFn = M.function("main");
   if (!mainFn || mainFn->isDeclaration())
     return true; // nothing to wrap; the driver reports a missing main
@@ -1188,6 +1350,9 @@ bool Codegen::emitCMain() {
 
 std::unique_ptr<llvm::Module> Codegen::run(std::string &error, bool &internal) {
   internal = false;
+  error = findUncompilableTaskCode(M);
+  if (!error.empty())
+    return nullptr;
   if (opts.debugInfo) {
     DIB = std::make_unique<llvm::DIBuilder>(*L);
     L->addModuleFlag(llvm::Module::Warning, "Debug Info Version",
@@ -1252,15 +1417,31 @@ std::unique_ptr<llvm::Module> Codegen::run(std::string &error, bool &internal) {
 
 } // namespace
 
-std::string qmir::findTaskRuntimeCall(const Module &m) {
+std::string qmir::findUncompilableTaskCode(const Module &m) {
   for (const Function &f : m.functions())
     for (const Block &b : f.blocks())
-      for (const Instruction &I : b.insts())
-        if (I.opcode() == Opcode::Call && I.callee()->isDeclaration() &&
-            isTaskRuntimeName(I.callee()->name()))
-          return I.callee()->name().str();
+      for (const Instruction &I : b.insts()) {
+        if (I.opcode() == Opcode::Await)
+          return awaitError(f);
+        if (!I.hasCallee() || !I.callee() || !I.callee()->isDeclaration())
+          continue;
+        const Function &callee = *I.callee();
+        std::string where = "@" + f.name().str() + ": ";
+        if (callee.name().starts_with(kSpawnPrefix))
+          return where + "@" + callee.name().str() +
+                 " has no body: spawning a task needs the coro-split pass, which "
+                 "defines it (a frame for @" +
+                 callee.name().drop_front(kSpawnPrefix.size()).str() +
+                 " and a call of qz_spawn_named)";
+        if (isActorOperation(callee))
+          return where + "@" + callee.name().str() +
+                 " is an actor operation: native code for actors is not implemented "
+                 "yet (the llvm backend compiles tasks and channels, not actors)";
+      }
   return {};
 }
+
+bool qmir::isTaskProgram(const Module &m) { return findTaskEntry(m).poll != nullptr; }
 
 std::unique_ptr<llvm::Module>
 qmir::translateToLLVM(const Module &m, llvm::LLVMContext &ctx, const llvm::DataLayout &dl,
