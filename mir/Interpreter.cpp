@@ -15,8 +15,29 @@
 // fields' cells in order; an int, ptr or enum is one cell), a pointer names an
 // allocation by a never-reused id plus a cell offset, and every load, store and
 // struct.addr checks that the allocation is alive and that a sub-object of the
-// accessed type starts at that offset.
+// accessed type starts at that offset. `new` objects live in the same model,
+// on a heap of their own, until `free` (after which their pointers dangle).
+//
+// Tasks: a program that uses the task operations runs on the real runtime
+// (runtime/qz_runtime.h) in its deterministic mode, qz_run_seeded. Each task
+// is a host object {interpreter, context}; a context is the frame stack,
+// registers and alloca cells of one task, swapped into the interpreter's
+// execution vectors while the task is polled (so the non-task path is the
+// same code, with no indirection). One C poll function, Impl::pollTask,
+// resumes a task's context until its function returns (QZ_READY) or an
+// `await` is answered QZ_PENDING (the context is saved with its pc at the
+// await, which runs again when the task is polled again). After coro-split a
+// task is a MIR poll function @F.task(frame, self) instead, called afresh on
+// each poll. Runtime objects (channels, tasks) and function addresses are
+// tagged handles like vectors, never host pointers; a receive writes into a
+// per-task host slot that outlives the parked wait, copied into the checked
+// cell when the operation answers READY. The first panic or trap stops the
+// run: from then on every poll returns QZ_PENDING without running anything,
+// the runtime sees that no task can make progress and returns, and the panic
+// is reported instead of that "deadlock".
 #include "mir/Interpreter.h"
+
+#include "qz_runtime.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/IntrusiveRefCntPtr.h"
@@ -24,7 +45,9 @@
 #include "llvm/Support/Compiler.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
+#include <optional>
 #include <unordered_map>
 
 using namespace qmir;
@@ -85,6 +108,26 @@ constexpr size_t kMaxCells = size_t(1) << 23;
 constexpr uint64_t kVecTag = (uint64_t(1) << 63) | (uint64_t(1) << 62);
 constexpr size_t kMaxVecs = size_t(1) << 24;
 constexpr size_t kMaxVecElems = size_t(1) << 26;
+// Other runtime handles: bits 63, 62 and 61 (never a valid vector index), the
+// kind in bits 56..58, the index below. Function addresses are handles too.
+enum class HostKind : uint64_t { Func = 1, Chan = 2, Task = 3 };
+constexpr unsigned kHostKindShift = 56;
+constexpr uint64_t kHostTagTop = 7; ///< bits 63..61, seen from bit 61
+constexpr uint64_t kHostIndexMask = (uint64_t(1) << kHostKindShift) - 1;
+inline int64_t hostHandle(HostKind k, uint64_t index) {
+  return static_cast<int64_t>((kHostTagTop << 61) |
+                              (static_cast<uint64_t>(k) << kHostKindShift) | index);
+}
+inline bool hostIndex(int64_t h, HostKind k, uint64_t &index) {
+  uint64_t u = static_cast<uint64_t>(h);
+  if ((u >> kHostKindShift) != ((kHostTagTop << 5) | static_cast<uint64_t>(k)))
+    return false;
+  index = u & kHostIndexMask;
+  return true;
+}
+constexpr size_t kMaxTasks = size_t(1) << 22;
+constexpr size_t kMaxChans = size_t(1) << 22;
+constexpr int64_t kMaxChanCap = int64_t(1) << 24;
 
 //===----------------------------------------------------------------------===//
 // Translated form
@@ -97,6 +140,7 @@ enum class K : uint8_t {
   Alloca, Load, LoadAgg, Store, StoreAgg, FieldAddr,
   StructMake, StructExtract, StructInsert, EnumMake, EnumTag, EnumPayload,
   Call, CallRuntime, CallRuntimeN, CallUnknown,
+  Await, FuncAddr, HeapNew, HeapFree, Spawn,
   Br, CondBr, Switch, Match, Ret, RetVoid, Unreachable, Panic, Malformed,
 };
 
@@ -181,6 +225,47 @@ struct Layout {
   llvm::SmallVector<uint32_t, 4> offsets; ///< structs: field cell offsets
 };
 
+/// Runtime functions with any signature (vectors, computed panics). Each is
+/// checked against its declared type when a call is translated.
+enum class RtFn : uint32_t {
+  VecNew, VecLen, VecPush, VecPop, VecGet, VecSet, PanicBounds, PanicStr,
+  // Tasks and channels (Impl::taskRuntimeCall); the poll forms come first.
+  ChanSendPoll, ChanRecvPoll, UsleepPoll, YieldPoll,
+  ChanNew, ChanClose, ChanTryRecv, ChanLen, TaskSetResult, CurrentTask,
+  SpawnNamed, SpawnPlain,
+};
+constexpr RtFn kFirstTaskFn = RtFn::ChanSendPoll;
+bool isPollForm(RtFn f) {
+  return f == RtFn::ChanSendPoll || f == RtFn::ChanRecvPoll ||
+         f == RtFn::UsleepPoll || f == RtFn::YieldPoll;
+}
+/// The execution state of one task (or of a plain run): swapped with the
+/// interpreter's own vectors while the task runs.
+struct Context {
+  std::vector<Frame> frames;
+  std::vector<Slot> regs;
+  std::vector<Slot> cells;
+  std::vector<AllocRec> allocs;
+};
+
+/// An object made by `new`. Freed objects stay as tombstones so that a use
+/// after free or a double free says so.
+struct HeapObj {
+  const Type *type = nullptr;
+  std::unique_ptr<Slot[]> cells;
+  uint32_t size = 0;
+  bool freed = false;
+};
+
+const AllocRec *findAlloc(const std::vector<AllocRec> &allocs, uint64_t id) {
+  // Allocations are made and freed in stack order, so ids ascend.
+  if (!allocs.empty() && allocs.back().id == id)
+    return &allocs.back();
+  auto it = std::lower_bound(allocs.begin(), allocs.end(), id,
+                             [](const AllocRec &r, uint64_t v) { return r.id < v; });
+  return it != allocs.end() && it->id == id ? &*it : nullptr;
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -195,9 +280,67 @@ public:
 
   InterpResult run(const Function &f, llvm::ArrayRef<int64_t> args);
   uint64_t executed() const { return executed_; }
-  void invalidate() { funcs_.clear(); }
+  void invalidate() {
+    funcs_.clear();
+    funcTable_.clear();
+    funcIds_.clear();
+    taskProgram_ = -1;
+  }
 
 private:
+  /// A task: an interpreter context polled by pollTask.
+  struct TaskHost {
+    Impl *impl = nullptr;
+    uint32_t index = 0; ///< in hosts_, and its handle's index
+    /// Interp: a context running a function from its first instruction to
+    /// its return (spawned before coro-split, or the root). Poll: calls
+    /// `fn(frameVal, self)` afresh on each poll (after coro-split).
+    enum Kind { Interp, Poll } kind = Interp;
+    bool root = false;
+    bool done = false;
+    const Function *fn = nullptr;
+    int64_t frameVal = 0;
+    Context ctx;
+    qz_task *task = nullptr; ///< set by each poll
+    std::string name;        ///< must outlive the runtime's task
+    /// Where a parked receive's value is delivered (see pollOp).
+    int64_t recvSlot = 0;
+    /// The poll-form operation that answered QZ_PENDING and has not answered
+    /// anything else since: the protocol requires calling it again.
+    bool parked = false;
+    RtFn parkedFn = RtFn::YieldPoll;
+    int64_t parkedArgs[2] = {0, 0};
+  };
+
+  static int64_t pollTask(void *frame, qz_task *self);
+  int64_t pollHost(TaskHost &h);
+  bool isTaskProgram();
+  InterpResult runTasks(const Function &f, llvm::ArrayRef<int64_t> args,
+                        bool pollRoot);
+  void endTasks();
+  void swapContext(Context &c) {
+    frames_.swap(c.frames);
+    regs_.swap(c.regs);
+    cells_.swap(c.cells);
+    allocs_.swap(c.allocs);
+  }
+  /// Pushes the entry frame of `cf` on `c` with `args` in its parameters.
+  bool enterFrame(std::vector<Frame> &frames, std::vector<Slot> &regs, CFunc *cf,
+                  const Slot *args);
+  TaskHost *newHost(TaskHost::Kind kind);
+  TaskHost *taskOf(int64_t handle);
+  qz_chan *chanOf(int64_t handle);
+  // Task runtime functions and `await`; false (with memError_) on a trap.
+  bool taskRuntimeCall(const Op &op, CFunc *cf, Slot *R);
+  bool pollOp(RtFn fn, const int64_t *args, TaskHost &self, int64_t &status);
+  bool spawnTask(const Function &target, TaskHost::Kind kind, const Slot *args,
+                 int64_t frameVal, const std::string *name, bool plain,
+                 int64_t &handle);
+  // The heap of `new`.
+  bool heapNew(const Type *t, uint32_t size, int64_t &p);
+  bool heapFree(int64_t p);
+  uint32_t funcId(const Function *f);
+
   // Types.
   bool validType(const Type *t);
   const Layout &layout(const Type *t); // t must be valid
@@ -209,14 +352,27 @@ private:
   std::unique_ptr<CFunc> translate(const Function &f);
 
   // Memory.
-  bool resolve(int64_t p, const Type *t, const char *what, uint32_t &cell);
-  Slot readCells(const Type *t, uint32_t cell);
-  void writeCells(const Type *t, uint32_t cell, const Slot &v);
+  Slot *resolve(int64_t p, const Type *t, const char *what) {
+    if (LLVM_LIKELY(p > 0)) {
+      uint64_t id = static_cast<uint64_t>(p) >> kOffsetBits;
+      uint32_t off = static_cast<uint32_t>(p & kMaxOffset);
+      const AllocRec *rec = findAlloc(allocs_, id);
+      if (LLVM_LIKELY(rec != nullptr) &&
+          ((off == 0 && rec->type == t) || containsAt(rec->type, off, t)))
+        return cells_.data() + rec->base + off;
+    }
+    return resolveSlow(p, t, what);
+  }
+  Slot *resolveSlow(int64_t p, const Type *t, const char *what);
+  Slot readCells(const Type *t, const Slot *cell);
+  void writeCells(const Type *t, Slot *cell, const Slot &v);
   Agg *aggOf(const Slot &s, const Type *t) {
     return s.a ? s.a.get() : zeroOf(t).a.get();
   }
   bool matchPat(const Pattern *p, const Slot &v, const Type *t);
 
+  /// Runs the context in the execution vectors from the top frame's pc until
+  /// the bottom frame returns, a failure, or (suspended_) an await pends.
   InterpResult execute();
   void clearStacks() {
     frames_.clear();
@@ -253,6 +409,25 @@ private:
   uint64_t executed_ = 0;
   llvm::SmallVector<Slot, 8> binds_;
   std::string memError_;
+
+  // `new` objects by allocation id, and the cells of the live ones.
+  llvm::DenseMap<uint64_t, HeapObj> heap_;
+  size_t heapCells_ = 0;
+  // Function addresses: handle index -> function.
+  std::vector<const Function *> funcTable_;
+  llvm::DenseMap<const Function *, uint32_t> funcIds_;
+
+  // Tasks. hosts_ and chans_ are the tables behind task and channel handles;
+  // they live for one run (channels are leaked: an abandoned task may still
+  // be parked on one).
+  int8_t taskProgram_ = -1; ///< -1: not computed yet
+  std::vector<std::unique_ptr<TaskHost>> hosts_;
+  std::vector<qz_chan *> chans_;
+  TaskHost *curHost_ = nullptr; ///< the task being polled
+  bool tasksActive_ = false;    ///< inside qz_run_seeded
+  bool stopping_ = false;       ///< a task failed: poll nothing any more
+  bool suspended_ = false;      ///< execute() returned at a pending await
+  std::optional<InterpResult> failure_;
 };
 
 bool Interpreter::Impl::validType(const Type *t) {
@@ -439,11 +614,6 @@ bool builtinFor(llvm::StringRef name, Builtin &b, bool &strArg, bool &boolArg) {
   return false;
 }
 
-/// Runtime functions with any signature (vectors, computed panics). Each is
-/// checked against its declared type when a call is translated.
-enum class RtFn : uint32_t {
-  VecNew, VecLen, VecPush, VecPop, VecGet, VecSet, PanicBounds, PanicStr
-};
 struct RtFnInfo {
   const char *name;
   RtFn fn;
@@ -459,6 +629,18 @@ const RtFnInfo *runtimeFnFor(llvm::StringRef name) {
       {"qz_vec_set", RtFn::VecSet, "fn(ptr, i64, i64) -> void"},
       {"qz_panic_bounds", RtFn::PanicBounds, "fn(i64, i64) -> void"},
       {"qz_panic_str", RtFn::PanicStr, "fn(ptr) -> void"},
+      {"qz_chan_send_poll", RtFn::ChanSendPoll, "fn(ptr, i64, ptr) -> i64"},
+      {"qz_chan_recv_poll", RtFn::ChanRecvPoll, "fn(ptr, ptr, ptr) -> i64"},
+      {"qz_usleep_poll", RtFn::UsleepPoll, "fn(i64, ptr) -> i64"},
+      {"qz_yield_poll", RtFn::YieldPoll, "fn(ptr) -> i64"},
+      {"qz_chan_new", RtFn::ChanNew, "fn(i64) -> ptr"},
+      {"qz_chan_close", RtFn::ChanClose, "fn(ptr) -> void"},
+      {"qz_chan_try_recv", RtFn::ChanTryRecv, "fn(ptr, ptr) -> i1"},
+      {"qz_chan_len", RtFn::ChanLen, "fn(ptr) -> i64"},
+      {"qz_task_set_result", RtFn::TaskSetResult, "fn(ptr, i64) -> void"},
+      {"qz_current_task", RtFn::CurrentTask, "fn() -> ptr"},
+      {"qz_spawn_named", RtFn::SpawnNamed, "fn(ptr, ptr, ptr) -> ptr"},
+      {"qz_spawn", RtFn::SpawnPlain, "fn(ptr, ptr) -> ptr"},
   };
   for (const auto &e : table)
     if (name == e.name)
@@ -869,6 +1051,25 @@ std::unique_ptr<CFunc> Interpreter::Impl::translate(const Function &f) {
       if (callee->isDeclaration()) {
         Builtin b;
         bool strArg, boolArg;
+        if (callee->name().starts_with("qz.spawn.")) {
+          // Before coro-split: `spawn F(args)` starts a task running @F.
+          const Function *target =
+              callee->parent()->function(callee->name().drop_front(9));
+          if (!want(target && !target->isDeclaration() &&
+                        target->parent() == f.parent(),
+                    "spawns a function that has no body in this module") ||
+              !want(target->type()->params() == params,
+                    "spawns a function whose parameters differ from its own") ||
+              !want(callee->returnType()->isVoid(), "a spawn entry must return void"))
+            return false;
+          op.k = K::Spawn;
+          op.a = static_cast<uint32_t>(cf->calls.size());
+          CallInfo ci{target, nullptr, static_cast<uint32_t>(cf->regLists.size()),
+                      static_cast<uint32_t>(args.size())};
+          cf->regLists.insert(cf->regLists.end(), args.begin(), args.end());
+          cf->calls.push_back(ci);
+          return true;
+        }
         op.k = K::CallUnknown;
         if (const RtFnInfo *rt = runtimeFnFor(callee->name())) {
           if (callee->type()->str() != rt->signature) {
@@ -1031,13 +1232,71 @@ std::unique_ptr<CFunc> Interpreter::Impl::translate(const Function &f) {
       return true;
     case Opcode::DbgValue:
       break;
-    case Opcode::Await:
-    case Opcode::FuncAddr:
-    case Opcode::HeapNew:
+    case Opcode::Await: {
+      const Function *callee = I.callee();
+      if (!want(callee != nullptr, "has no callee"))
+        return false;
+      const RtFnInfo *rt = runtimeFnFor(callee->name());
+      if (!callee->isDeclaration() || !rt || !isPollForm(rt->fn)) {
+        err = "awaits @" + callee->name().str() +
+              ", which is not a poll-form runtime operation the interpreter "
+              "implements (qz_chan_send_poll, qz_chan_recv_poll, qz_usleep_poll, "
+              "qz_yield_poll)";
+        return false;
+      }
+      if (callee->type()->str() != rt->signature) {
+        err = "awaits runtime function @" + callee->name().str() + " declared as " +
+              typeStr(callee->type()) + "; the interpreter implements it as " +
+              rt->signature;
+        return false;
+      }
+      auto params = callee->type()->params();
+      if (!want(nops + 1 == params.size(), "passes the wrong number of arguments") ||
+          !want(I.type() == callee->returnType(), "result type must be i64"))
+        return false;
+      op.k = K::Await;
+      op.a = static_cast<uint32_t>(cf->regLists.size());
+      op.b = static_cast<uint32_t>(rt->fn);
+      op.c = nops;
+      for (unsigned k = 0; k < nops; ++k) {
+        uint32_t r;
+        if (!operandReg(k, r))
+          return false;
+        if (!want(opTy(k) == params[k], "argument type differs from the parameter's"))
+          return false;
+        cf->regLists.push_back(r);
+      }
+      return true;
+    }
+    case Opcode::FuncAddr: {
+      const Function *callee = I.callee();
+      if (!want(nops == 0, "takes no operands") ||
+          !want(callee && callee->parent() == f.parent(),
+                "names no function of this module") ||
+          !want(I.type() && I.type()->isPtr(), "result must be ptr"))
+        return false;
+      op.k = K::FuncAddr;
+      op.a = funcId(callee);
+      return true;
+    }
+    case Opcode::HeapNew: {
+      const Type *t = I.auxType();
+      if (!want(nops == 0, "takes no operands") ||
+          !want(validType(t), "allocates a type that has no values") ||
+          !want(I.type() && I.type()->isPtr(), "result must be ptr"))
+        return false;
+      op.k = K::HeapNew;
+      op.b = static_cast<uint32_t>(cf->types.size());
+      cf->types.push_back(t);
+      op.c = layout(t).cells;
+      return true;
+    }
     case Opcode::HeapFree:
-      // Task support in the interpreter: see the tasks issue (#6).
-      err = "is a task operation, which this interpreter does not run yet";
-      return false;
+      if (!want(nops == 1, "needs one operand") || !operandReg(0, op.a) ||
+          !want(opTy(0) && opTy(0)->isPtr(), "frees a non-pointer"))
+        return false;
+      op.k = K::HeapFree;
+      return true;
     }
     err = "cannot be interpreted";
     return false;
@@ -1081,47 +1340,62 @@ std::unique_ptr<CFunc> Interpreter::Impl::translate(const Function &f) {
 // Memory
 //===----------------------------------------------------------------------===//
 
-bool Interpreter::Impl::resolve(int64_t p, const Type *t, const char *what,
-                                uint32_t &cell) {
+Slot *Interpreter::Impl::resolveSlow(int64_t p, const Type *t, const char *what) {
   if (p == 0) {
     memError_ = std::string(what) + " through a null pointer";
-    return false;
+    return nullptr;
   }
   if (p < 0) {
-    memError_ = std::string(what) + " through a pointer to a string constant";
-    return false;
+    memError_ = std::string(what) +
+                ((static_cast<uint64_t>(p) & kVecTag) == kVecTag
+                     ? " through a runtime handle (a vector, channel, task or function "
+                       "address), not a pointer to memory"
+                     : " through a pointer to a string constant");
+    return nullptr;
   }
   uint64_t id = static_cast<uint64_t>(p) >> kOffsetBits;
   uint32_t off = static_cast<uint32_t>(p & kMaxOffset);
-  // Allocations are made and freed in stack order, so ids ascend.
-  const AllocRec *rec = nullptr;
-  if (!allocs_.empty() && allocs_.back().id == id) {
-    rec = &allocs_.back();
+  const Type *objTy = nullptr;
+  Slot *base = nullptr;
+  if (const AllocRec *rec = findAlloc(allocs_, id)) {
+    objTy = rec->type;
+    base = cells_.data() + rec->base;
+  } else if (auto it = heap_.find(id); it != heap_.end()) {
+    if (it->second.freed) {
+      memError_ = std::string(what) + " through a pointer to a freed object (use after free)";
+      return nullptr;
+    }
+    objTy = it->second.type;
+    base = it->second.cells.get();
   } else {
-    auto it = std::lower_bound(
-        allocs_.begin(), allocs_.end(), id,
-        [](const AllocRec &r, uint64_t v) { return r.id < v; });
-    if (it != allocs_.end() && it->id == id)
-      rec = &*it;
+    // An alloca of another task, alive while that task is suspended.
+    for (const auto &h : hosts_) {
+      if (h->ctx.allocs.empty())
+        continue;
+      if (const AllocRec *rec = findAlloc(h->ctx.allocs, id)) {
+        objTy = rec->type;
+        base = h->ctx.cells.data() + rec->base;
+        break;
+      }
+    }
   }
-  if (!rec) {
+  if (!objTy) {
     memError_ = std::string(what) +
                 (id < nextAllocId_
                      ? " through a dangling pointer (its alloca's call has returned)"
                      : " through an invalid pointer");
-    return false;
+    return nullptr;
   }
-  if (!(off == 0 && rec->type == t) && !containsAt(rec->type, off, t)) {
+  if (!(off == 0 && objTy == t) && !containsAt(objTy, off, t)) {
     memError_ = std::string(what) + " of " + t->str() +
                 " through a pointer that does not point at one (it points " +
-                std::to_string(off) + " cells into a " + rec->type->str() + ")";
-    return false;
+                std::to_string(off) + " cells into a " + objTy->str() + ")";
+    return nullptr;
   }
-  cell = rec->base + off;
-  return true;
+  return base + off;
 }
 
-Slot Interpreter::Impl::readCells(const Type *t, uint32_t cell) {
+Slot Interpreter::Impl::readCells(const Type *t, const Slot *cell) {
   if (t->isStruct()) {
     const Layout &l = layout(t);
     AggRef a(new Agg());
@@ -1134,13 +1408,13 @@ Slot Interpreter::Impl::readCells(const Type *t, uint32_t cell) {
     return s;
   }
   if (t->isEnum())
-    return cells_[cell].a ? cells_[cell] : zeroOf(t);
+    return cell->a ? *cell : zeroOf(t);
   Slot s;
-  s.i = cells_[cell].i;
+  s.i = cell->i;
   return s;
 }
 
-void Interpreter::Impl::writeCells(const Type *t, uint32_t cell, const Slot &v) {
+void Interpreter::Impl::writeCells(const Type *t, Slot *cell, const Slot &v) {
   if (t->isStruct()) {
     const Layout &l = layout(t);
     const Agg *a = aggOf(v, t);
@@ -1149,9 +1423,63 @@ void Interpreter::Impl::writeCells(const Type *t, uint32_t cell, const Slot &v) 
     return;
   }
   if (t->isEnum())
-    cells_[cell].a = v.a;
+    cell->a = v.a;
   else
-    cells_[cell].i = v.i;
+    cell->i = v.i;
+}
+
+bool Interpreter::Impl::heapNew(const Type *t, uint32_t size, int64_t &p) {
+  if (nextAllocId_ > kMaxAllocId) {
+    memError_ = "too many allocations";
+    return false;
+  }
+  if (heapCells_ + size > kMaxCells) {
+    memError_ = "heap memory limit exceeded (new)";
+    return false;
+  }
+  uint64_t id = nextAllocId_++;
+  HeapObj &o = heap_[id];
+  o.type = t;
+  o.size = size;
+  o.cells = std::make_unique<Slot[]>(size ? size : 1); // zero-initialised
+  heapCells_ += size;
+  p = static_cast<int64_t>(id << kOffsetBits);
+  return true;
+}
+
+bool Interpreter::Impl::heapFree(int64_t p) {
+  if (p == 0) // like C's free(NULL)
+    return true;
+  if (p < 0) {
+    memError_ = "free of a string constant or runtime handle (not made by new)";
+    return false;
+  }
+  uint64_t id = static_cast<uint64_t>(p) >> kOffsetBits;
+  auto it = heap_.find(id);
+  if (it == heap_.end()) {
+    memError_ = id < nextAllocId_ ? "free of a pointer that was not made by new (an alloca)"
+                                  : "free of an invalid pointer";
+    return false;
+  }
+  if (it->second.freed) {
+    memError_ = "double free of an object made by new";
+    return false;
+  }
+  if (p & static_cast<int64_t>(kMaxOffset)) {
+    memError_ = "free of a pointer into the middle of an object";
+    return false;
+  }
+  it->second.freed = true;
+  it->second.cells.reset();
+  heapCells_ -= it->second.size;
+  return true;
+}
+
+uint32_t Interpreter::Impl::funcId(const Function *f) {
+  auto [it, inserted] = funcIds_.try_emplace(f, static_cast<uint32_t>(funcTable_.size()));
+  if (inserted)
+    funcTable_.push_back(f);
+  return it->second;
 }
 
 bool Interpreter::Impl::matchPat(const Pattern *p, const Slot &v, const Type *t) {
@@ -1184,6 +1512,10 @@ bool Interpreter::Impl::matchPat(const Pattern *p, const Slot &v, const Type *t)
 InterpResult Interpreter::Impl::run(const Function &f, llvm::ArrayRef<int64_t> args) {
   executed_ = 0;
   clearStacks();
+  if (!heap_.empty()) {
+    heap_.clear();
+    heapCells_ = 0;
+  }
   InterpResult res;
   auto fail = [&](std::string msg) {
     res.kind = InterpResult::Trapped;
@@ -1193,6 +1525,12 @@ InterpResult Interpreter::Impl::run(const Function &f, llvm::ArrayRef<int64_t> a
   };
   if (f.isDeclaration())
     return fail("cannot run @" + f.name().str() + ": it is only declared");
+  bool tasks = isTaskProgram();
+  // After coro-split: @main.task(%frame, %self) is the root task's poll
+  // function, over a zeroed main.frame.
+  if (tasks && args.empty() && f.name() == "main.task" &&
+      f.type()->str() == "fn(ptr, ptr) -> i64")
+    return runTasks(f, args, /*pollRoot=*/true);
   if (args.size() != f.args().size())
     return fail("@" + f.name().str() + " takes " + std::to_string(f.args().size()) +
                 " arguments, but run() was given " + std::to_string(args.size()));
@@ -1201,6 +1539,8 @@ InterpResult Interpreter::Impl::run(const Function &f, llvm::ArrayRef<int64_t> a
       return fail("parameter " + std::to_string(a->index()) + " of @" +
                   f.name().str() + " has type " + typeStr(a->type()) +
                   "; run() passes integers only");
+  if (tasks)
+    return runTasks(f, args, /*pollRoot=*/false);
   CFunc *cf = get(f);
   regs_.resize(cf->numRegs);
   for (size_t k = 0; k < cf->consts.size(); ++k)
@@ -1217,10 +1557,10 @@ InterpResult Interpreter::Impl::execute() {
   CFunc *cf = fr->cf;
   const Op *code = cf->code.data();
   Slot *R = regs_.data() + fr->base;
-  uint32_t pc = 0;
+  uint32_t pc = fr->pc;
   const uint64_t limit =
       opts_.instructionLimit ? opts_.instructionLimit : UINT64_MAX;
-  uint64_t n = 0;
+  uint64_t n = executed_; // tasks: counted across polls
   const Op *cur = nullptr;
 
   auto finish = [&](InterpResult::Kind kind, std::string msg) {
@@ -1394,14 +1734,14 @@ InterpResult Interpreter::Impl::execute() {
     case K::Load:
     case K::LoadAgg: {
       const Type *t = cf->types[op.b];
-      uint32_t cell;
-      if (LLVM_UNLIKELY(!resolve(R[op.a].i, t, "load", cell)))
+      Slot *cell = resolve(R[op.a].i, t, "load");
+      if (LLVM_UNLIKELY(!cell))
         TRAP(memError_);
       if (op.k == K::Load) {
         if (t->isEnum())
-          R[op.dst].a = cells_[cell].a ? cells_[cell].a : zeroOf(t).a;
+          R[op.dst].a = cell->a ? cell->a : zeroOf(t).a;
         else
-          R[op.dst].i = cells_[cell].i;
+          R[op.dst].i = cell->i;
       } else {
         Slot v = readCells(t, cell);
         R[op.dst].a = std::move(v.a);
@@ -1411,14 +1751,14 @@ InterpResult Interpreter::Impl::execute() {
     case K::Store:
     case K::StoreAgg: {
       const Type *t = cf->types[op.c];
-      uint32_t cell;
-      if (LLVM_UNLIKELY(!resolve(R[op.b].i, t, "store", cell)))
+      Slot *cell = resolve(R[op.b].i, t, "store");
+      if (LLVM_UNLIKELY(!cell))
         TRAP(memError_);
       if (op.k == K::Store) {
         if (t->isEnum())
-          cells_[cell].a = R[op.a].a;
+          cell->a = R[op.a].a;
         else
-          cells_[cell].i = R[op.a].i;
+          cell->i = R[op.a].i;
       } else {
         Slot v = R[op.a]; // keep the value alive while writing
         writeCells(t, cell, v);
@@ -1426,8 +1766,7 @@ InterpResult Interpreter::Impl::execute() {
       break;
     }
     case K::FieldAddr: {
-      uint32_t cell;
-      if (LLVM_UNLIKELY(!resolve(R[op.a].i, cf->types[op.b], "struct.addr", cell)))
+      if (LLVM_UNLIKELY(!resolve(R[op.a].i, cf->types[op.b], "struct.addr")))
         TRAP(memError_);
       // The field lies inside the allocation, so the offset cannot overflow.
       R[op.dst].i = R[op.a].i + op.c;
@@ -1553,6 +1892,11 @@ InterpResult Interpreter::Impl::execute() {
           return nullptr;
         return &vecs_[u & ~kVecTag];
       };
+      if (static_cast<RtFn>(op.b) >= kFirstTaskFn) {
+        if (LLVM_UNLIKELY(!taskRuntimeCall(op, cf, R)))
+          TRAP(memError_);
+        break;
+      }
       switch (static_cast<RtFn>(op.b)) {
       case RtFn::VecNew:
         if (vecs_.size() >= kMaxVecs)
@@ -1615,6 +1959,53 @@ InterpResult Interpreter::Impl::execute() {
     case K::CallUnknown:
       TRAP("call to runtime function @" + op.inst->callee()->name().str() +
            ", which the interpreter does not implement");
+
+    case K::Await: {
+      if (LLVM_UNLIKELY(!curHost_))
+        TRAP("await outside a task");
+      int64_t args[2] = {0, 0};
+      const uint32_t *regs = cf->regLists.data() + op.a;
+      for (uint32_t k = 0; k < op.c && k < 2; ++k)
+        args[k] = R[regs[k]].i;
+      int64_t st;
+      if (LLVM_UNLIKELY(!pollOp(static_cast<RtFn>(op.b), args, *curHost_, st)))
+        TRAP(memError_);
+      if (st == QZ_PENDING) {
+        // Suspend: the await runs again when the task is polled again.
+        fr->pc = pc - 1;
+        executed_ = n;
+        suspended_ = true;
+        return InterpResult();
+      }
+      R[op.dst].i = st;
+      break;
+    }
+    case K::FuncAddr:
+      R[op.dst].i = hostHandle(HostKind::Func, op.a);
+      break;
+    case K::HeapNew: {
+      int64_t p;
+      if (LLVM_UNLIKELY(!heapNew(cf->types[op.b], op.c, p)))
+        TRAP(memError_);
+      R[op.dst].i = p;
+      break;
+    }
+    case K::HeapFree:
+      if (LLVM_UNLIKELY(!heapFree(R[op.a].i)))
+        TRAP(memError_);
+      break;
+    case K::Spawn: {
+      const CallInfo &ci = cf->calls[op.a];
+      llvm::SmallVector<Slot, 8> args;
+      for (uint32_t k = 0; k < ci.numArgs; ++k)
+        args.push_back(R[cf->regLists[ci.firstArg + k]]);
+      int64_t handle;
+      std::string name = ci.callee->name().str();
+      if (LLVM_UNLIKELY(!spawnTask(*ci.callee, TaskHost::Interp, args.data(), 0, &name,
+                                   false, handle)))
+        TRAP(memError_);
+      break;
+    }
 
     case K::Br:
       takeEdge(op.b);
@@ -1698,6 +2089,439 @@ InterpResult Interpreter::Impl::execute() {
 #undef PANIC
 }
 
+
+//===----------------------------------------------------------------------===//
+// Tasks
+//===----------------------------------------------------------------------===//
+
+namespace {
+const char *rtName(RtFn f) {
+  switch (f) {
+  case RtFn::ChanSendPoll: return "qz_chan_send_poll";
+  case RtFn::ChanRecvPoll: return "qz_chan_recv_poll";
+  case RtFn::UsleepPoll: return "qz_usleep_poll";
+  case RtFn::YieldPoll: return "qz_yield_poll";
+  default: return "a runtime operation";
+  }
+}
+
+uint64_t seedFromEnv() {
+  const char *s = std::getenv("QMIR_SEED");
+  if (!s || !*s)
+    return 0;
+  char *end = nullptr;
+  unsigned long long v = std::strtoull(s, &end, 10);
+  return end && *end == '\0' ? static_cast<uint64_t>(v) : 0;
+}
+} // namespace
+
+bool Interpreter::Impl::isTaskProgram() {
+  if (taskProgram_ >= 0)
+    return taskProgram_ != 0;
+  bool t = false;
+  if (const Function *mt = m_.function("main.task"))
+    t = !mt->isDeclaration();
+  for (const Function &g : m_.functions()) {
+    if (t)
+      break;
+    if (!g.isDeclaration())
+      continue;
+    if (g.name().starts_with("qz.spawn.")) {
+      t = true;
+    } else if (const RtFnInfo *rt = runtimeFnFor(g.name())) {
+      t = isPollForm(rt->fn) || rt->fn == RtFn::SpawnNamed ||
+          rt->fn == RtFn::SpawnPlain || rt->fn == RtFn::TaskSetResult ||
+          rt->fn == RtFn::CurrentTask;
+    }
+  }
+  taskProgram_ = t ? 1 : 0;
+  return t;
+}
+
+bool Interpreter::Impl::enterFrame(std::vector<Frame> &frames, std::vector<Slot> &regs,
+                                   CFunc *cf, const Slot *args) {
+  if (regs.size() + cf->numRegs > kMaxRegs) {
+    memError_ = "call stack memory limit exceeded";
+    return false;
+  }
+  uint32_t base = static_cast<uint32_t>(regs.size());
+  regs.resize(base + cf->numRegs);
+  for (size_t k = 0; k < cf->consts.size(); ++k)
+    regs[base + cf->constBase + k] = cf->consts[k];
+  for (size_t k = 0; k < cf->paramRegs.size(); ++k)
+    regs[base + cf->paramRegs[k]] = args[k];
+  frames.push_back(Frame{cf, 0, base, 0, 0, 0});
+  return true;
+}
+
+Interpreter::Impl::TaskHost *Interpreter::Impl::newHost(TaskHost::Kind kind) {
+  auto h = std::make_unique<TaskHost>();
+  h->impl = this;
+  h->index = static_cast<uint32_t>(hosts_.size());
+  h->kind = kind;
+  hosts_.push_back(std::move(h));
+  return hosts_.back().get();
+}
+
+Interpreter::Impl::TaskHost *Interpreter::Impl::taskOf(int64_t handle) {
+  uint64_t i;
+  if (!hostIndex(handle, HostKind::Task, i) || i >= hosts_.size())
+    return nullptr;
+  return hosts_[i].get();
+}
+
+qz_chan *Interpreter::Impl::chanOf(int64_t handle) {
+  uint64_t i;
+  if (!hostIndex(handle, HostKind::Chan, i) || i >= chans_.size())
+    return nullptr;
+  return chans_[i];
+}
+
+void Interpreter::Impl::endTasks() {
+  hosts_.clear();
+  // Channels are not freed: an abandoned task may still be parked on one.
+  chans_.clear();
+  curHost_ = nullptr;
+  tasksActive_ = false;
+  stopping_ = false;
+  suspended_ = false;
+  failure_.reset();
+}
+
+InterpResult Interpreter::Impl::runTasks(const Function &f, llvm::ArrayRef<int64_t> args,
+                                         bool pollRoot) {
+  InterpResult res;
+  auto fail = [&](std::string msg) {
+    endTasks();
+    clearStacks();
+    res.kind = InterpResult::Trapped;
+    res.message = std::move(msg);
+    res.function = &f;
+    return res;
+  };
+  endTasks();
+  TaskHost *root = newHost(pollRoot ? TaskHost::Poll : TaskHost::Interp);
+  root->root = true;
+  root->fn = &f;
+  if (pollRoot) {
+    const Type *ft = m_.types().named("main.frame");
+    if (!ft || !ft->isStruct() || !validType(ft))
+      return fail("@main.task needs a struct type main.frame for its frame");
+    if (!heapNew(ft, layout(ft).cells, root->frameVal))
+      return fail(memError_);
+  } else {
+    llvm::SmallVector<Slot, 8> as(args.size());
+    for (unsigned k = 0; k < args.size(); ++k)
+      as[k].i = norm(static_cast<uint64_t>(args[k]), shiftOf(f.args()[k]->type()));
+    if (!enterFrame(root->ctx.frames, root->ctx.regs, get(f), as.data()))
+      return fail(memError_);
+  }
+  tasksActive_ = true;
+  uint64_t seed = opts_.seed ? *opts_.seed : seedFromEnv();
+  int64_t result = 0;
+  int rc = qz_run_seeded(&Impl::pollTask, root, seed, &result);
+  tasksActive_ = false;
+  if (failure_) {
+    res = std::move(*failure_);
+  } else if (rc == QZ_RUN_DEADLOCK) {
+    const char *report = qz_last_deadlock_report();
+    std::string msg = report && *report ? report : "deadlock";
+    while (!msg.empty() && msg.back() == '\n')
+      msg.pop_back();
+    if (!llvm::StringRef(msg).starts_with("deadlock"))
+      msg = "deadlock: " + msg;
+    res.kind = InterpResult::Deadlocked;
+    res.message = std::move(msg);
+    res.function = &f;
+  } else if (rc != QZ_RUN_DONE) {
+    res.kind = InterpResult::Trapped;
+    res.message = "the runtime's deterministic run failed (status " +
+                  std::to_string(rc) + ")";
+    res.function = &f;
+  } else {
+    res.value = result;
+  }
+  endTasks();
+  clearStacks();
+  return res;
+}
+
+int64_t Interpreter::Impl::pollTask(void *frame, qz_task *self) {
+  TaskHost &h = *static_cast<TaskHost *>(frame);
+  Impl &I = *h.impl;
+  if (h.done)
+    return QZ_READY;
+  if (I.stopping_)
+    return QZ_PENDING;
+  if (I.curHost_) {
+    // The runtime polled a task from inside another's poll: never expected
+    // of the deterministic mode; stop rather than corrupt a context.
+    InterpResult r;
+    r.kind = InterpResult::Trapped;
+    r.message = "internal error: a task was polled while another task runs";
+    I.failure_ = std::move(r);
+    I.stopping_ = true;
+    return QZ_PENDING;
+  }
+  h.task = self;
+  return I.pollHost(h);
+}
+
+int64_t Interpreter::Impl::pollHost(TaskHost &h) {
+  curHost_ = &h;
+  swapContext(h.ctx);
+  auto failWith = [&](InterpResult r) {
+    if (!failure_)
+      failure_ = std::move(r);
+    stopping_ = true;
+    clearStacks();
+  };
+  auto trapIn = [&](std::string msg) {
+    InterpResult r;
+    r.kind = InterpResult::Trapped;
+    r.message = std::move(msg);
+    r.function = h.fn;
+    failWith(std::move(r));
+  };
+  int64_t status = QZ_PENDING;
+  bool entered = true;
+  if (frames_.empty()) {
+    // A poll-function task: call fn(frame, self) afresh.
+    Slot a[2];
+    a[0].i = h.frameVal;
+    a[1].i = hostHandle(HostKind::Task, h.index);
+    if (!enterFrame(frames_, regs_, get(*h.fn), a)) {
+      trapIn(memError_);
+      entered = false;
+    }
+  }
+  if (entered) {
+    suspended_ = false;
+    InterpResult r = execute();
+    auto waiting = [&] {
+      return std::string(" while its task waits in @") + rtName(h.parkedFn) +
+             " (a task must call a pending operation again until it is ready)";
+    };
+    if (suspended_) {
+      suspended_ = false;
+    } else if (r.kind != InterpResult::Returned) {
+      failWith(std::move(r));
+    } else if (h.kind == TaskHost::Poll) {
+      if (r.value == QZ_PENDING) {
+        // Polled again later, from the start of fn.
+      } else if (r.value != QZ_READY) {
+        trapIn("poll function @" + h.fn->name().str() + " returned " +
+               std::to_string(r.value) + " (expected 0, ready, or 1, pending)");
+      } else if (h.parked) {
+        trapIn("poll function @" + h.fn->name().str() + " returned ready" + waiting());
+      } else {
+        status = QZ_READY;
+      }
+    } else if (h.parked) {
+      trapIn("@" + h.fn->name().str() + " returned" + waiting());
+    } else {
+      if (h.root)
+        qz_task_set_result(h.task, r.value);
+      status = QZ_READY;
+    }
+  }
+  if (status == QZ_READY)
+    h.done = true;
+  swapContext(h.ctx);
+  curHost_ = nullptr;
+  return status;
+}
+
+bool Interpreter::Impl::pollOp(RtFn fn, const int64_t *args, TaskHost &self,
+                               int64_t &st) {
+  if (!tasksActive_ || !self.task) {
+    memError_ = std::string("@") + rtName(fn) + " outside a task";
+    return false;
+  }
+  if (self.parked && (self.parkedFn != fn || self.parkedArgs[0] != args[0] ||
+                      self.parkedArgs[1] != args[1])) {
+    memError_ = std::string("@") + rtName(fn) + " called while the task waits in @" +
+                rtName(self.parkedFn) +
+                " (a pending operation must be called again with the same arguments)";
+    return false;
+  }
+  qz_chan *ch = nullptr;
+  if (fn == RtFn::ChanSendPoll || fn == RtFn::ChanRecvPoll) {
+    ch = chanOf(args[0]);
+    if (!ch) {
+      memError_ = std::string("@") + rtName(fn) + ": the argument is not a channel";
+      return false;
+    }
+  }
+  const Type *i64 = m_.types().i64();
+  switch (fn) {
+  case RtFn::ChanSendPoll:
+    st = qz_chan_send_poll(ch, args[1], self.task);
+    break;
+  case RtFn::ChanRecvPoll:
+    // Check the destination first, so that a bad pointer traps before the
+    // task parks. The runtime delivers into the task's host slot (a parked
+    // receive is completed by the sender, while this task sleeps).
+    if (!resolve(args[1], i64, "qz_chan_recv_poll: store"))
+      return false;
+    st = qz_chan_recv_poll(ch, &self.recvSlot, self.task);
+    if (st == QZ_READY) {
+      Slot *cell = resolve(args[1], i64, "qz_chan_recv_poll: store");
+      if (!cell)
+        return false;
+      cell->i = self.recvSlot;
+    }
+    break;
+  case RtFn::UsleepPoll:
+    st = qz_usleep_poll(args[0] < 0 ? 0 : args[0], self.task);
+    break;
+  case RtFn::YieldPoll:
+    st = qz_yield_poll(self.task);
+    break;
+  default:
+    memError_ = "internal error: not a poll-form operation";
+    return false;
+  }
+  self.parked = st == QZ_PENDING;
+  self.parkedFn = fn;
+  self.parkedArgs[0] = args[0];
+  self.parkedArgs[1] = args[1];
+  return true;
+}
+
+bool Interpreter::Impl::spawnTask(const Function &target, TaskHost::Kind kind,
+                                  const Slot *args, int64_t frameVal,
+                                  const std::string *name, bool plain, int64_t &handle) {
+  if (!tasksActive_ || !curHost_) {
+    memError_ = "spawn outside a running task";
+    return false;
+  }
+  if (hosts_.size() >= kMaxTasks) {
+    memError_ = "too many tasks";
+    return false;
+  }
+  TaskHost *h = newHost(kind);
+  h->fn = &target;
+  h->frameVal = frameVal;
+  if (name)
+    h->name = *name;
+  if (kind == TaskHost::Interp &&
+      !enterFrame(h->ctx.frames, h->ctx.regs, get(target), args))
+    return false;
+  if (plain)
+    qz_spawn(&Impl::pollTask, h);
+  else
+    qz_spawn_named(&Impl::pollTask, h, name ? h->name.c_str() : nullptr);
+  handle = hostHandle(HostKind::Task, h->index);
+  return true;
+}
+
+bool Interpreter::Impl::taskRuntimeCall(const Op &op, CFunc *cf, Slot *R) {
+  const uint32_t *regs = cf->regLists.data() + op.a;
+  auto arg = [&](unsigned k) { return R[regs[k]].i; };
+  RtFn fn = static_cast<RtFn>(op.b);
+  std::string callee = "@" + op.inst->callee()->name().str();
+  auto bad = [&](const std::string &what) {
+    memError_ = callee + ": " + what;
+    return false;
+  };
+  auto runningTask = [&](int64_t h) -> TaskHost * {
+    TaskHost *t = taskOf(h);
+    return t && t == curHost_ ? t : nullptr;
+  };
+  switch (fn) {
+  case RtFn::ChanSendPoll:
+  case RtFn::ChanRecvPoll:
+  case RtFn::UsleepPoll:
+  case RtFn::YieldPoll: {
+    // The explicit form of an await (after coro-split): self comes last.
+    TaskHost *self = runningTask(arg(op.c - 1));
+    if (!self)
+      return bad("the task argument is not the running task");
+    int64_t a[2] = {0, 0};
+    for (unsigned k = 0; k + 1 < op.c && k < 2; ++k)
+      a[k] = arg(k);
+    int64_t st;
+    if (!pollOp(fn, a, *self, st))
+      return false;
+    R[op.dst].i = st;
+    return true;
+  }
+  case RtFn::ChanNew: {
+    int64_t cap = arg(0);
+    if (cap > kMaxChanCap)
+      return bad("channel capacity too large");
+    if (chans_.size() >= kMaxChans)
+      return bad("too many channels");
+    chans_.push_back(qz_chan_new(cap));
+    R[op.dst].i = hostHandle(HostKind::Chan, chans_.size() - 1);
+    return true;
+  }
+  case RtFn::ChanClose:
+  case RtFn::ChanLen:
+  case RtFn::ChanTryRecv: {
+    qz_chan *ch = chanOf(arg(0));
+    if (!ch)
+      return bad("the argument is not a channel");
+    if (fn == RtFn::ChanClose) {
+      qz_chan_close(ch);
+    } else if (fn == RtFn::ChanLen) {
+      R[op.dst].i = qz_chan_len(ch);
+    } else {
+      const Type *i64 = m_.types().i64();
+      Slot *cell = resolve(arg(1), i64, "qz_chan_try_recv: store");
+      if (!cell)
+        return false;
+      int64_t v = 0;
+      bool got = qz_chan_try_recv(ch, &v);
+      if (got)
+        cell->i = v; // nothing ran in between: the cell has not moved
+      R[op.dst].i = got;
+    }
+    return true;
+  }
+  case RtFn::TaskSetResult: {
+    TaskHost *self = runningTask(arg(0));
+    if (!self || !self->task)
+      return bad("the task argument is not the running task");
+    qz_task_set_result(self->task, arg(1));
+    return true;
+  }
+  case RtFn::CurrentTask:
+    R[op.dst].i = curHost_ ? hostHandle(HostKind::Task, curHost_->index) : 0;
+    return true;
+  case RtFn::SpawnNamed:
+  case RtFn::SpawnPlain: {
+    uint64_t fi;
+    if (!hostIndex(arg(0), HostKind::Func, fi) || fi >= funcTable_.size())
+      return bad("the first argument is not a function address (func.addr)");
+    const Function *target = funcTable_[fi];
+    if (target->isDeclaration() || target->type()->str() != "fn(ptr, ptr) -> i64")
+      return bad("@" + target->name().str() +
+                 " is not a poll function fn(ptr, ptr) -> i64 with a body");
+    std::string name;
+    bool named = false;
+    if (fn == RtFn::SpawnNamed && arg(2) != 0) {
+      int64_t v = arg(2);
+      uint64_t idx = static_cast<uint64_t>(v) & 0xffffffffu;
+      if (v >= 0 || (static_cast<uint64_t>(v) & kVecTag) == kVecTag ||
+          idx >= strings_.size())
+        return bad("the name does not point at a string constant");
+      name = strings_[idx].str();
+      named = true;
+    }
+    int64_t handle;
+    if (!spawnTask(*target, TaskHost::Poll, nullptr, arg(1), named ? &name : nullptr,
+                   fn == RtFn::SpawnPlain, handle))
+      return false;
+    R[op.dst].i = handle;
+    return true;
+  }
+  default:
+    return bad("internal error: not a task runtime function");
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Public API
 //===----------------------------------------------------------------------===//
@@ -1724,7 +2548,10 @@ std::string qmir::formatSourceLoc(const Module &m, LocId loc) {
 
 int qmir::runMain(const Module &m, llvm::raw_ostream &out, llvm::raw_ostream &err,
                   InterpOptions opts) {
-  const Function *mainFn = m.function("main");
+  // After coro-split the program's entry is the root task @main.task.
+  const Function *mainFn = m.function("main.task");
+  if (!mainFn || mainFn->isDeclaration() || !m.types().named("main.frame"))
+    mainFn = m.function("main");
   if (!mainFn || mainFn->isDeclaration()) {
     err << "error: interpreter: "
         << (mainFn ? "@main is only declared" : "no @main function") << "\n";
@@ -1752,6 +2579,9 @@ int qmir::runMain(const Module &m, llvm::raw_ostream &out, llvm::raw_ostream &er
       err << " at " << where;
     err << "\n";
     return 70;
+  case InterpResult::Deadlocked:
+    err << r.message << "\n";
+    return 101;
   }
   return 70;
 }
