@@ -179,27 +179,6 @@ TEST(BackendCompile, VerifierRunsFirst) {
   }
 }
 
-TEST(BackendCompile, TaskRuntimeIsRejected) {
-  auto m = parse(R"(
-declare fn @qz_chan_new(i64) -> ptr
-fn @main() -> i64 {
-entry:
-  %c = call @qz_chan_new(1)
-  ret 0
-}
-)");
-  auto be = createBackend("llvm");
-  BackendOptions o;
-  o.emit = EmitKind::LLVMIR;
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  o.out = &os;
-  BackendResult r = be->compile(*m, o);
-  EXPECT_EQ(r.status, BackendResult::Error);
-  EXPECT_THAT(r.message, HasSubstr("coro-split"));
-  EXPECT_THAT(r.message, HasSubstr("@qz_chan_new"));
-}
-
 TEST(BackendCompile, WrongRuntimeSignatureIsAnError) {
   auto m = parse(R"(
 declare fn @qz_println_i64(i32) -> void
