@@ -175,11 +175,18 @@ public:
   Sched *get() const { return s_; }
 };
 
-// Unpublish and free a stopped scheduler once no other thread uses it.
+void release_abandoned(Sched *s);
+
+// Free a stopped scheduler (its workers and poller thread already joined):
+// unpublish it, wait until no other thread uses it (a foreign wake may still
+// be queueing a task or notifying the poller), then free the poller, the
+// runtime's references to the tasks still suspended, and the Sched.
 void retire_sched(Sched *s) {
   g_sched.store(nullptr, std::memory_order_seq_cst);
   while (g_sched_users.load(std::memory_order_seq_cst) != 0)
     sched_yield();
+  delete s->poller;
+  release_abandoned(s);
   delete[] s->workers;
   delete s;
 }
@@ -672,9 +679,6 @@ void stop_sched(Sched *s) {
     s->workers[i].thread.join();
   }
   s->poller->stop();
-  delete s->poller;
-  s->poller = nullptr;
-  release_abandoned(s);
   retire_sched(s);
 }
 
@@ -965,11 +969,8 @@ int qz_run_seeded(qz_poll_fn main_poll, void *main_frame, uint64_t seed, int64_t
   if (rc == QZ_RUN_DONE && result)
     *result = s->main_result;
   s->poller->stop();
-  delete s->poller;
-  s->poller = nullptr;
-  release_abandoned(s);
-  tl_det = nullptr;
   retire_sched(s);
+  tl_det = nullptr;
   g_last_deadlock_report = std::move(report);
   fflush(stdout);
   return rc;
