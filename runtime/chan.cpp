@@ -38,9 +38,10 @@ struct WaitQueue {
   }
 };
 
-std::atomic<uint64_t> g_next_chan_id{1};
-
 } // namespace
+
+// Reset by qz_run_seeded (sched.cpp) so that every run numbers from 1.
+std::atomic<uint64_t> g_next_chan_id{1};
 
 struct qz_chan {
   SpinLock lock;

@@ -56,6 +56,8 @@ void fatal(const char *fmt, ...) {
   abort();
 }
 
+extern std::atomic<uint64_t> g_next_chan_id; // chan.cpp
+
 namespace {
 
 void futex_wait(std::atomic<uint32_t> *w, uint32_t val) {
@@ -955,6 +957,9 @@ int qz_run_seeded(qz_poll_fn main_poll, void *main_frame, uint64_t seed, int64_t
   if (g_sched || tl_det)
     fatal("qz_run_seeded while the runtime is already running (not reentrant)");
   g_last_deadlock_report.clear();
+  // Each run numbers its channels from 1, so a run's deadlock report does
+  // not depend on what ran before it in this process.
+  g_next_chan_id.store(1, std::memory_order_relaxed);
   Sched *s = new Sched;
   s->det = true;
   s->det_rng = seed;

@@ -445,7 +445,7 @@ TEST(ParserErrors, TopLevel) {
                  "t.mir:2:12: error: redefinition of function '@f'");
   expectOneError("hello world\n",
                  "t.mir:1:1: error: expected a top-level item ('source', 'bind', "
-                 "'type', 'declare' or 'fn')");
+                 "'type', 'declare', 'actor' or 'fn')");
   expectOneError("fn @f(%a: i64 #3) -> void {\nentry:\n  ret\n}\n",
                  "t.mir:1:15: error: use of undefined binding '#3'");
   expectOneError("fn @f() -> void {\n}\n",
@@ -550,7 +550,7 @@ TEST(ParserErrors, RecoversAtNextLineAndReportsAll) {
                 "t.mir:4:8: error: unknown instruction 'bogus'",
                 "t.mir:6:15: error: integer literal out of range for i8",
                 "t.mir:9:1: error: expected a top-level item ('source', 'bind', "
-                "'type', 'declare' or 'fn')",
+                "'type', 'declare', 'actor' or 'fn')",
                 "t.mir:12:7: error: use of undefined value '%zz'"});
 }
 
