@@ -41,7 +41,9 @@ struct WaitQueue {
 } // namespace
 
 // Reset by qz_run_seeded (sched.cpp) so that every run numbers from 1.
+namespace qzrt {
 std::atomic<uint64_t> g_next_chan_id{1};
+} // namespace qzrt
 
 struct qz_chan {
   SpinLock lock;
