@@ -28,6 +28,7 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,11 @@ static cl::opt<uint64_t> Seed("seed", cl::desc("First seed for --random"), cl::i
 static cl::opt<uint64_t> Limit("limit",
                                cl::desc("Interpreter instruction limit per run"),
                                cl::init(20'000'000), cl::cat(Cat));
+static cl::opt<unsigned> SchedulerSeeds(
+    "scheduler-seeds",
+    cl::desc("Run concurrent modules under this many scheduler seeds (1..N) around every "
+             "pass; each seed's run must be unchanged"),
+    cl::init(1), cl::cat(Cat));
 static cl::opt<bool> Verbose("v", cl::desc("Print every module checked"), cl::cat(Cat));
 static cl::opt<bool> PrintModules("print-modules",
                                   cl::desc("Print each input module and what it does"),
@@ -66,12 +72,39 @@ struct Observation {
   }
 };
 
+/// Whether the module has tasks or actors (then the scheduler's seed matters).
+bool isConcurrent(const Module &m) {
+  if (!m.actors().empty() || m.function("main.task"))
+    return true;
+  for (const Function &f : m.functions()) {
+    if (f.isDeclaration() && f.name().starts_with("qz.spawn"))
+      return true;
+    for (const Block &b : f.blocks())
+      for (const Instruction &i : b.insts())
+        if (i.opcode() == Opcode::Await)
+          return true;
+  }
+  return false;
+}
+
 Observation observe(const Module &m) {
   Observation o;
   raw_string_ostream out(o.out), err(o.err);
   InterpOptions opts;
   opts.instructionLimit = Limit;
-  o.status = runMain(m, out, err, opts);
+  // A concurrent module runs once per seed; every run is part of what it
+  // does, so a pass that changes the outcome under any seed is caught.
+  unsigned seeds = isConcurrent(m) ? std::max(1u, unsigned(SchedulerSeeds)) : 1;
+  for (unsigned k = 1; k <= seeds; ++k) {
+    opts.seed = k;
+    int status = runMain(m, out, err, opts);
+    if (k == 1)
+      o.status = status;
+    else if (status != o.status)
+      err << "[seed " << k << ": exit " << status << "]";
+    if (seeds > 1)
+      out << "[end of seed " << k << "]\n";
+  }
   out.flush();
   err.flush();
   // Runs that hit the limit, or need a runtime service the interpreter does
