@@ -2325,10 +2325,12 @@ int64_t Interpreter::Impl::pollHost(TaskHost &h) {
       status = QZ_READY;
     }
   }
-  if (status == QZ_READY)
-    h.done = true;
   swapContext(h.ctx);
   curHost_ = nullptr;
+  if (status == QZ_READY) {
+    h.done = true;
+    h.ctx = Context(); // release its memory: many short tasks may finish
+  }
   return status;
 }
 

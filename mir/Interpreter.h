@@ -73,7 +73,8 @@ public:
   /// a poll-form runtime operation, `qz.spawn.*`, `qz_spawn_named`, or defines
   /// `@main.task`), f runs as the root task of a deterministic runtime run;
   /// `@main.task(%frame, %self)` with no arguments gets a zeroed `main.frame`
-  /// and its result is what it passed to qz_task_set_result.
+  /// and its result is what it passed to qz_task_set_result. The runtime's
+  /// deterministic mode is process-wide: run one concurrent program at a time.
   InterpResult run(const Function &f, llvm::ArrayRef<int64_t> args = {});
   /// Instructions executed by the last run() (dbg instructions are not
   /// executed and not counted).
