@@ -32,6 +32,7 @@
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -103,6 +104,11 @@ cl::opt<uint64_t> runLimit("run-limit",
                            cl::desc("With --run, trap after this many instructions "
                                     "(0: no limit)"),
                            cl::init(0), cl::value_desc("n"), cl::cat(toolCat));
+cl::opt<uint64_t> seedOpt(
+    "seed",
+    cl::desc("Concurrent programs: the scheduler seed of deterministic runs "
+             "(--run, --backend=interp; sets QMIR_SEED, whose value is the default)"),
+    cl::value_desc("n"), cl::cat(toolCat));
 cl::opt<bool> printLocs("print-locs", cl::desc("Print instruction source locations"),
                         cl::cat(toolCat));
 cl::opt<bool> splitInputFile(
@@ -317,6 +323,10 @@ int main(int argc, char **argv) {
       "  prints the result (or interprets @main with --run).\n\n"
       "  mir-opt FILE|- [-p PIPELINE] [-o OUT]\n"
       "  mir-opt --list-passes\n");
+  // Runs of concurrent programs read the seed from the environment (the
+  // interp backend and native executables alike).
+  if (seedOpt.getNumOccurrences())
+    setenv("QMIR_SEED", std::to_string(seedOpt.getValue()).c_str(), 1);
 
   if (listPasses) {
     listAllPasses();
@@ -585,6 +595,8 @@ int main(int argc, char **argv) {
         out->os().flush();
       InterpOptions io;
       io.instructionLimit = runLimit;
+      if (seedOpt.getNumOccurrences())
+        io.seed = seedOpt.getValue();
       int status = runMain(*c.module, outs(), errs(), io);
       outs().flush();
       if (runStatus == 0)

@@ -25,6 +25,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 using namespace llvm;
 
@@ -66,6 +67,11 @@ static cl::opt<std::string> Target("target", cl::desc("Target triple (default: t
 static cl::opt<bool> PrintLocs("print-locs",
                                cl::desc("Print source locations in --emit=mir"),
                                cl::cat(QzcCat));
+static cl::opt<uint64_t> Seed(
+    "seed",
+    cl::desc("Concurrent programs: run in the runtime's deterministic mode with this "
+             "scheduler seed (sets QMIR_SEED; --run, both backends)"),
+    cl::value_desc("n"), cl::cat(QzcCat));
 static cl::opt<std::string> Output("o", cl::desc("Output file"), cl::value_desc("file"),
                                    cl::cat(QzcCat));
 
@@ -80,6 +86,8 @@ int main(int argc, char **argv) {
       return 0;
     }
   cl::ParseCommandLineOptions(argc, argv, "qzc: the Quartz core compiler\n");
+  if (Seed.getNumOccurrences())
+    setenv("QMIR_SEED", std::to_string(Seed.getValue()).c_str(), 1);
   if (OptLevel > 2) {
     errs() << "qzc: error: optimization level must be 0, 1 or 2\n";
     return 1;
