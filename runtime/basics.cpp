@@ -12,6 +12,8 @@ namespace {
 std::atomic<bool> g_panicking{false};
 
 [[noreturn]] void panic_exit(const char *msg, const char *file, int64_t line, int64_t col) {
+  // Inside an actor's loop task the actor's catcher takes it (no return).
+  actor_catch_panic(msg, file, line, col);
   // Only the first panic reports; a concurrent one waits for the exit.
   if (g_panicking.exchange(true)) {
     for (;;)

@@ -182,6 +182,16 @@ int64_t try_recv_locked(qz_chan *ch, int64_t *out, qz_task **to_wake) {
 
 } // namespace
 
+// Actor mailboxes (actor.cpp): send that neither waits nor panics.
+bool qzrt::chan_offer(qz_chan *ch, int64_t value) {
+  qz_task *to_wake = nullptr;
+  ch->lock.lock();
+  int64_t r = try_send_locked(ch, value, &to_wake);
+  ch->lock.unlock();
+  wake(to_wake);
+  return r == QZ_READY;
+}
+
 extern "C" {
 
 qz_chan *qz_chan_new(int64_t cap) {

@@ -5,6 +5,7 @@
 #include "qz_runtime.h"
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 
@@ -36,7 +37,7 @@ public:
 enum TaskState : uint32_t { IDLE = 0, SCHEDULED = 1, RUNNING = 2, NOTIFIED = 3, DONE = 4 };
 
 // What a suspended task waits on (for the deadlock report).
-enum WaitKind : uint8_t { W_NONE, W_RECV, W_SEND, W_SLEEP, W_IO, W_YIELD };
+enum WaitKind : uint8_t { W_NONE, W_RECV, W_SEND, W_SLEEP, W_IO, W_YIELD, W_STOP };
 
 enum WaitStatus : int { WS_WAITING = 0, WS_DONE = 1, WS_CLOSED = 2 };
 
@@ -75,6 +76,7 @@ struct qz_task {
   uint64_t id = 0;
   const char *name = nullptr;
   int64_t result = 0;
+  qz_actor *actor = nullptr;  // set for an actor's loop task: polled under a panic catcher
   qzrt::Waiter waiter;
 };
 
@@ -131,5 +133,21 @@ Poller *make_epoll_poller(bool deterministic);
 Poller *current_poller();
 
 [[noreturn]] void fatal(const char *fmt, ...);
+
+// Actors (actor.cpp, docs/runtime.md "Actors").
+// Spawn an actor's loop task (sched.cpp): qz_spawn_named with t->actor = a.
+qz_task *spawn_actor_task(qz_poll_fn poll, void *frame, const char *name, qz_actor *a);
+// poll_task calls this instead of t->poll for actor loop tasks: the poll runs
+// under a panic catcher (sigsetjmp); a caught panic ends the task (QZ_READY).
+int64_t actor_poll(qz_task *t);
+// Called first by every qz_panic*: if this thread is polling an actor's loop
+// task, prints "actor NAME panicked ..." and longjmps to its catcher (does
+// not return); otherwise returns at once.
+void actor_catch_panic(const char *msg, const char *file, int64_t line, int64_t col);
+// The deadlock report's line for a task waiting for mail or for an actor's
+// stop (`who` names the task); false if the task waits on something else.
+bool actor_describe_wait(const qz_task *t, const char *who, char *buf, size_t n);
+// Send without waiting or panicking: false if closed (or a bounded channel is full).
+bool chan_offer(qz_chan *ch, int64_t value);
 
 } // namespace qzrt

@@ -31,6 +31,7 @@ extern "C" {
 typedef struct qz_task qz_task;
 typedef struct qz_chan qz_chan;
 typedef struct qz_vec qz_vec;
+typedef struct qz_actor qz_actor;
 
 /* Results of poll functions and of the poll forms of suspending operations. */
 #define QZ_READY 0
@@ -170,6 +171,64 @@ QZ_NORETURN void qz_panic_str(const char *msg);
 QZ_NORETURN void qz_panic_bounds(int64_t index, int64_t len);
 QZ_NORETURN void qz_panic_bounds_at(int64_t index, int64_t len, const char *file,
                                     int64_t line, int64_t col);
+
+/* ---- actors (docs/runtime.md "Actors"; called by actor-lower's code) ---- */
+
+/* A new running actor with an empty unbounded mailbox (a channel of message
+ * pointers with a receiver waiter queue; per-sender FIFO) and no task yet.
+ * `state` is the generated code's field struct, opaque here. Actors are never
+ * freed. `name` must outlive the program (a string constant). */
+qz_actor *qz_actor_create(const char *name, void *state);
+void *qz_actor_state(qz_actor *a);
+/* Start (or restart) the actor's loop task, as qz_spawn_named(poll, frame,
+ * NAME). Every poll of that task runs under a panic catcher: a qz_panic_*
+ * inside it prints "actor NAME panicked in METHOD(): MSG at FILE:L:C" (or
+ * "actor NAME panicked: MSG ..." when no method is current) on stderr after
+ * flushing stdout, then the runtime calls qz_actor_panicked(a), frees
+ * `frame` with free(), ends the task and calls restart(a), which starts a
+ * fresh loop task through this function again. */
+qz_task *qz_actor_start(qz_actor *a, qz_poll_fn poll, void *frame, void (*restart)(qz_actor *));
+/* Bookkeeping after a panic in the loop: the current message becomes the
+ * failed one; with a live link (a linked actor that is running) the actor
+ * stays as it is and the next run's mode is 1; otherwise it is terminated,
+ * its mailbox closed (later sends and stop() fail) and the next mode is 2.
+ * Returns that mode. */
+int64_t qz_actor_panicked(qz_actor *a);
+#define QZ_ACTOR_FRESH 0
+#define QZ_ACTOR_RESTARTED 1
+#define QZ_ACTOR_TERMINATING 2
+int64_t qz_actor_run_mode(qz_actor *a);
+bool qz_actor_has_failed(qz_actor *a);
+void *qz_actor_take_failed(qz_actor *a);  /* the failed message once, else NULL */
+void qz_actor_set_current(qz_actor *a, void *msg, const char *method);
+void qz_actor_clear_current(qz_actor *a);
+const char *qz_actor_current_method(qz_actor *a);
+/* Enqueue a message: false if the actor is not running (stopping, stopped or
+ * terminated; the caller keeps the message). */
+bool qz_actor_send(qz_actor *a, void *msg);
+/* The loop's receive: READY (*out = next message), PENDING (parked; the
+ * deadlock report says "actor NAME waits for mail"), CLOSED (closed and
+ * drained: call qz_actor_finished and end the loop). */
+int64_t qz_actor_recv_poll(qz_actor *a, void **out, qz_task *self);
+/* stop(): the first call returns QZ_CLOSED (2) if the actor is not running;
+ * otherwise it closes the mailbox (what is in it is still handled), parks the
+ * caller as a stop waiter and returns PENDING; once the loop has called
+ * qz_actor_finished, the next call returns READY. */
+int64_t qz_actor_stop_poll(qz_actor *a, qz_task *self);
+/* The loop ended: the actor is stopped (unless terminated); wakes every stop
+ * waiter exactly once. */
+void qz_actor_finished(qz_actor *a);
+/* Link a and b both ways (a no-op for a == b); holds when it returns. */
+void qz_actor_link(qz_actor *a, qz_actor *b);
+/* 0 running, 1 stopping, 2 stopped, 3 terminated (for tests and tools). */
+#define QZ_ACTOR_RUNNING 0
+#define QZ_ACTOR_STOPPING 1
+#define QZ_ACTOR_STOPPED 2
+#define QZ_ACTOR_TERMINATED 3
+int64_t qz_actor_status(qz_actor *a);
+/* Tests and embedders: write actor panic lines to `file` (a FILE *) instead
+ * of stderr; NULL restores stderr. */
+void qz_actor_set_panic_output(void *file);
 
 /* ---- printing (stdout, flushed at exit whatever the reason) -------------- */
 

@@ -404,10 +404,14 @@ void describe(const qz_task *t, char *buf, size_t n) {
   char who[96];
   if (t->is_main)
     snprintf(who, sizeof who, "main");
+  else if (t->actor)  // an actor's loop task is named after the actor
+    snprintf(who, sizeof who, "actor %s", t->name ? t->name : "?");
   else if (t->name)
     snprintf(who, sizeof who, "task %s (#%llu)", t->name, (unsigned long long)t->id);
   else
     snprintf(who, sizeof who, "task #%llu", (unsigned long long)t->id);
+  if (actor_describe_wait(t, who, buf, n))  // waits for mail, for an actor's stop
+    return;
   if (t->wait_kind == W_RECV || t->wait_kind == W_SEND)
     snprintf(buf, n, "%s waits on %s (channel #%llu)", who, wait_text(t->wait_kind),
              (unsigned long long)t->wait_obj);
@@ -516,7 +520,9 @@ inline bool poll_task(Sched &s, qz_task *t, Worker *w) {
     w->polls.fetch_add(1, std::memory_order_relaxed);
     w->in_poll.store(true, std::memory_order_relaxed);
   }
-  int64_t r = t->poll(t->frame, t);
+  // An actor's loop task is polled under its panic catcher (actor.cpp); no
+  // runtime lock is held here, so a caught panic cannot leave one locked.
+  int64_t r = __builtin_expect(t->actor != nullptr, 0) ? actor_poll(t) : t->poll(t->frame, t);
   if (w)
     w->in_poll.store(false, std::memory_order_relaxed);
   tl_current = nullptr;
@@ -932,6 +938,17 @@ Poller *current_poller() {
   if (!s)
     fatal("timer or I/O wait with no scheduler running");
   return s->poller;
+}
+
+qz_task *spawn_actor_task(qz_poll_fn poll, void *frame, const char *name, qz_actor *a) {
+  SchedRef ref;
+  Sched *s = ref.get();
+  if (!s)
+    fatal("actor %s started with no scheduler running (use qz_run or qz_main)", name);
+  qz_task *t = new_task(*s, poll, frame, name, false);
+  t->actor = a;  // before it can be polled
+  schedule_new(*s, t);
+  return t;
 }
 
 } // namespace qzrt
