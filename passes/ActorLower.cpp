@@ -7,13 +7,15 @@
 // enqueues and returns; a method with a result has `@A.m.call`, which makes a
 // one-slot reply channel, enqueues, and awaits the reply status (1 replied, 2
 // the method panicked, 3 the actor stopped or terminated before handling it),
-// so a caller never hangs on a dead actor. `@A.run(%h)` is the loop: it first
+// so a caller never hangs on a dead actor. `@A.actor.loop(%h)` is the loop
+// (a name no method can have: method names are one identifier): it first
 // settles a restart (the message in flight when the loop panicked fails with
 // status 2; see qz_actor_panicked in docs/runtime.md), then either resets the
 // fields with `@A.init` and serves messages one at a time until the mailbox is
 // closed by stop() and drained, or, for an actor that terminated, fails
-// every queued message with status 3. `@A.new()` makes the state, the runtime
-// actor and starts the loop through the body-less `@qz.spawn_actor.A.run`,
+// every queued message with status 3 (through `@A.actor.fail`). `@A.new()`
+// makes the state, the runtime actor and starts the loop through the
+// body-less `@qz.spawn_actor.A.actor.loop`,
 // which coro-split turns into a task start with a restart entry. The
 // `actor` declarations are removed once lowered. Everything
 // generated is ordinary MIR with `await`s: a method that suspends (it calls
@@ -141,11 +143,11 @@ void ActorLowerer::buildStub(const ActorDecl &a, const Method &m, unsigned tag) 
   b_.panic(notRunning);
 }
 
-/// `@A.fail(%msg, %status)`: a message the actor will not handle. A caller
+/// `@A.actor.fail(%msg, %status)`: a message the actor will not handle. A caller
 /// waiting for a reply gets the status; an asynchronous message is freed.
 Function *ActorLowerer::buildFail(const ActorDecl &a, ArrayRef<Method> methods) {
   const Type *ptr = tc_.ptr(), *i64 = tc_.i64();
-  Function *fail = define((a.name + ".fail").str(), {ptr, i64}, tc_.voidTy());
+  Function *fail = define((a.name + ".actor.fail").str(), {ptr, i64}, tc_.voidTy());
   if (!fail || !fail->isDeclaration())
     return nullptr;
   Value *msg = fail->arg(0), *status = fail->arg(1);
@@ -181,7 +183,7 @@ Function *ActorLowerer::buildFail(const ActorDecl &a, ArrayRef<Method> methods) 
 
 void ActorLowerer::buildRun(const ActorDecl &a, ArrayRef<Method> methods, Function *fail) {
   const Type *ptr = tc_.ptr(), *i64 = tc_.i64(), *voidTy = tc_.voidTy();
-  Function *run = m_.function((a.name + ".run").str());
+  Function *run = m_.function((a.name + ".actor.loop").str());
   Value *h = run->arg(0);
   h->setName("actor");
   Function *recv = rt("qz_actor_recv_poll", {ptr, ptr, ptr}, i64);
@@ -311,7 +313,7 @@ void ActorLowerer::lowerActor(const ActorDecl &a) {
   for (unsigned k = 0; k < methods.size(); ++k)
     buildStub(a, methods[k], k);
   Function *fail = buildFail(a, methods);
-  Function *run = define((a.name + ".run").str(), {tc_.ptr()}, tc_.voidTy());
+  Function *run = define((a.name + ".actor.loop").str(), {tc_.ptr()}, tc_.voidTy());
   if (!fail || !run || !run->isDeclaration())
     return;
   buildRun(a, methods, fail);
@@ -341,7 +343,7 @@ public:
 
 void registerActorLowerPass(PassRegistry &registry) {
   registry.add<ActorLowerPass>(
-      "actor-lower", "generates each actor's message loop (@A.run), its message stubs "
+      "actor-lower", "generates each actor's message loop (@A.actor.loop), its message stubs "
                      "(@A.m.send / @A.m.call), @A.new and the message types");
 }
 
