@@ -2285,7 +2285,10 @@ int64_t Interpreter::Impl::pollHost(TaskHost &h) {
   };
   int64_t status = QZ_PENDING;
   bool entered = true;
-  if (frames_.empty()) {
+  if (frames_.empty() && h.kind == TaskHost::Interp) {
+    trapIn("internal error: a task was polled after its function returned");
+    entered = false;
+  } else if (frames_.empty()) {
     // A poll-function task: call fn(frame, self) afresh.
     Slot a[2];
     a[0].i = h.frameVal;
