@@ -535,14 +535,34 @@ bool Codegen::declareFunctions() {
         usesFree |= I.opcode() == Opcode::HeapFree;
       }
   taskEntry_ = opts.emitCMain ? findTaskEntry(M) : TaskEntry();
-  // The C library's allocator for `new` and `free`, and qz_main for the entry
-  // of a task program: declared before any definition so that they keep their
-  // C names.
-  llvm::Type *sizeT = DL.getIntPtrType(C);
-  if (usesNew || taskEntry_.poll)
-    calloc_ = rtDecl("calloc", llvm::FunctionType::get(ptrT, {sizeT, sizeT}, false), false);
-  if (usesFree)
-    free_ = rtDecl("free", llvm::FunctionType::get(voidT, {ptrT}, false), false);
+  // The runtime's allocator for `new` and `free` (qz_alloc / qz_free, with
+  // per-thread free lists: frames and messages are often freed on another
+  // thread), and qz_main for the entry of a task program: declared before any
+  // definition so that they keep their C names. The allocation attributes
+  // tell LLVM what they are, so that it may drop an object nobody uses, as
+  // it would with calloc and free.
+  if (usesNew || taskEntry_.poll) {
+    calloc_ = rtDecl("qz_alloc", llvm::FunctionType::get(ptrT, {i64}, false), false);
+    if (auto *f = llvm::dyn_cast<llvm::Function>(calloc_.getCallee())) {
+      f->addFnAttr(llvm::Attribute::get(
+          C, llvm::Attribute::AllocKind,
+          uint64_t(llvm::AllocFnKind::Alloc | llvm::AllocFnKind::Zeroed)));
+      f->addFnAttr(llvm::Attribute::getWithAllocSizeArgs(C, 0, std::nullopt));
+      f->addFnAttr("alloc-family", "qz_alloc");
+      f->addRetAttr(llvm::Attribute::NoAlias);
+      f->addRetAttr(llvm::Attribute::NonNull);
+      f->addRetAttr(llvm::Attribute::getWithAlignment(C, llvm::Align(16)));
+    }
+  }
+  if (usesFree) {
+    free_ = rtDecl("qz_free", llvm::FunctionType::get(voidT, {ptrT}, false), false);
+    if (auto *f = llvm::dyn_cast<llvm::Function>(free_.getCallee())) {
+      f->addFnAttr(llvm::Attribute::get(C, llvm::Attribute::AllocKind,
+                                        uint64_t(llvm::AllocFnKind::Free)));
+      f->addFnAttr("alloc-family", "qz_alloc");
+      f->addParamAttr(0, llvm::Attribute::AllocatedPointer);
+    }
+  }
   if (taskEntry_.poll) {
     qzMain_ = rtDecl("qz_main", llvm::FunctionType::get(voidT, {ptrT, ptrT}, false), false);
     if (auto *f = llvm::dyn_cast<llvm::Function>(qzMain_.getCallee()))
@@ -1265,20 +1285,12 @@ bool Codegen::emitFunction(const Function &f) {
 }
 
 llvm::Value *Codegen::emitCalloc(llvm::Type *t, LocId loc) {
-  // A zero-sized type still gets its own object (calloc(1, 0) may be null).
+  // The runtime's allocator for generated code (qz_alloc: zeroed, never
+  // null; out of memory is a panic there). A zero-sized type still gets its
+  // own object.
+  (void)loc;
   uint64_t size = std::max<uint64_t>(DL.getTypeAllocSize(t), 1);
-  llvm::Type *sizeT = DL.getIntPtrType(C);
-  llvm::CallInst *p = B.CreateCall(
-      calloc_, {llvm::ConstantInt::get(sizeT, 1), llvm::ConstantInt::get(sizeT, size)});
-  llvm::Function *fn = B.GetInsertBlock()->getParent();
-  auto *oom = llvm::BasicBlock::Create(C, "new.oom", fn);
-  auto *ok = llvm::BasicBlock::Create(C, "new.ok", fn);
-  llvm::MDBuilder mdb(C);
-  B.CreateCondBr(B.CreateIsNull(p, "new.failed"), oom, ok, mdb.createUnlikelyBranchWeights());
-  B.SetInsertPoint(oom);
-  emitPanicCall("out of memory", nullptr, loc);
-  B.SetInsertPoint(ok);
-  return p;
+  return B.CreateCall(calloc_, {llvm::ConstantInt::get(llvm::Type::getInt64Ty(C), size)});
 }
 
 bool Codegen::emitTaskCMain(llvm::Function *cmain) {

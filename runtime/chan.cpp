@@ -192,6 +192,16 @@ bool qzrt::chan_offer(qz_chan *ch, int64_t value) {
   return r == QZ_READY;
 }
 
+size_t qzrt::chan_take(qz_chan *ch, int64_t *out, size_t max) {
+  size_t n = 0;
+  ch->lock.lock();
+  if (!ch->sendq.head)
+    while (n < max && ch->count > 0)
+      out[n++] = ch->pop();
+  ch->lock.unlock();
+  return n;
+}
+
 extern "C" {
 
 qz_chan *qz_chan_new(int64_t cap) {

@@ -149,5 +149,8 @@ void actor_catch_panic(const char *msg, const char *file, int64_t line, int64_t 
 bool actor_describe_wait(const qz_task *t, const char *who, char *buf, size_t n);
 // Send without waiting or panicking: false if closed (or a bounded channel is full).
 bool chan_offer(qz_chan *ch, int64_t value);
+// Takes up to `max` buffered values, in order, without waiting (none when a
+// sender is parked: those go through the ordinary receive). Returns how many.
+size_t chan_take(qz_chan *ch, int64_t *out, size_t max);
 
 } // namespace qzrt

@@ -161,6 +161,15 @@ int64_t qz_io_wait_poll(int64_t fd, int64_t events, qz_task *self);
 /* Stop watching `fd` (call before closing it; no task may be waiting on it). */
 void qz_io_forget(int64_t fd);
 
+/* ---- the heap of generated code ------------------------------------------ */
+
+/* `new T` and `free p` in MIR: task frames and actor messages. qz_alloc
+ * returns zeroed memory (16-byte aligned) and never NULL (out of memory is a
+ * panic); qz_free takes what qz_alloc returned, from any thread, or NULL.
+ * Per-thread free lists make cross-thread frees cheap (runtime/alloc.cpp). */
+void *qz_alloc(int64_t size);
+void qz_free(void *p);
+
 /* ---- panics -------------------------------------------------------------- */
 
 /* Print "panic: MSG at FILE:LINE:COL" (or "panic: MSG" without a location) on
@@ -185,7 +194,7 @@ void *qz_actor_state(qz_actor *a);
  * inside it prints "actor NAME panicked in METHOD(): MSG at FILE:L:C" (or
  * "actor NAME panicked: MSG ..." when no method is current) on stderr after
  * flushing stdout, then the runtime calls qz_actor_panicked(a), frees
- * `frame` with free(), ends the task and calls restart(a), which starts a
+ * `frame` with qz_free(), ends the task and calls restart(a), which starts a
  * fresh loop task through this function again. */
 qz_task *qz_actor_start(qz_actor *a, qz_poll_fn poll, void *frame, void (*restart)(qz_actor *));
 /* Bookkeeping after a panic in the loop: the current message becomes the

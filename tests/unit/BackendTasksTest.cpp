@@ -331,21 +331,21 @@ TEST(BackendTasks, NewUsesTheDataLayoutSize) {
   std::string text;
   llvm::raw_string_ostream os(text);
   lm->print(os, nullptr);
-  EXPECT_THAT(text, HasSubstr("%fr = call ptr @calloc(i64 1, i64 40)"));
+  EXPECT_THAT(text, HasSubstr("%fr = call ptr @qz_alloc(i64 40)"));
   EXPECT_THAT(text, HasSubstr("call ptr @qz_spawn_named(ptr @t.task, ptr %fr"));
-  EXPECT_THAT(text, HasSubstr("call void @free(ptr %frame)"));
+  EXPECT_THAT(text, HasSubstr("call void @qz_free(ptr %frame)"));
   EXPECT_THAT(text, HasSubstr("call void @qz_main(ptr @main.task, ptr %main.frame)"));
   // main.frame = {i64, ptr}: 16 bytes.
-  EXPECT_THAT(text, HasSubstr("%main.frame = call ptr @calloc(i64 1, i64 16)"));
+  EXPECT_THAT(text, HasSubstr("%main.frame = call ptr @qz_alloc(i64 16)"));
 
-  // Without a C main there is no qz_main (and calloc only for `new`).
+  // Without a C main there is no qz_main (and qz_alloc only for `new`).
   llvm::LLVMContext ctx2;
   co.emitCMain = false;
   auto lm2 = translateToLLVM(*m, ctx2, dl, "x86_64-pc-linux-gnu", co, err, internal);
   ASSERT_TRUE(lm2) << err;
   EXPECT_EQ(lm2->getFunction("qz_main"), nullptr);
   EXPECT_EQ(lm2->getFunction("main"), nullptr);
-  EXPECT_NE(lm2->getFunction("calloc"), nullptr);
+  EXPECT_NE(lm2->getFunction("qz_alloc"), nullptr);
 }
 
 TEST(BackendTasks, PlainProgramsKeepTheirEntry) {
@@ -360,8 +360,8 @@ entry:
   ASSERT_TRUE(emitIR(*m, ir).ok());
   EXPECT_THAT(ir, HasSubstr("call i64 @qz.main()"));
   EXPECT_THAT(ir, Not(HasSubstr("qz_main")));
-  EXPECT_THAT(ir, Not(HasSubstr("calloc")));
-  EXPECT_THAT(ir, Not(HasSubstr("@free")));
+  EXPECT_THAT(ir, Not(HasSubstr("qz_alloc")));
+  EXPECT_THAT(ir, Not(HasSubstr("qz_free")));
 }
 
 TEST(BackendTasks, DebugInfoCoversTaskFunctions) {

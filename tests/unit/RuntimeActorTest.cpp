@@ -366,7 +366,7 @@ int64_t loop_poll(void *fp, qz_task *self) {
     }
     st->finished.fetch_add(1);
     qz_actor_finished(a);
-    free(f);
+    qz_free(f);
     return QZ_READY;
   }
   return QZ_READY;
@@ -375,7 +375,9 @@ int64_t loop_poll(void *fp, qz_task *self) {
 // @qz.spawn_actor.A.run: builds a loop frame and starts the loop; also the
 // restart function.
 void spawn_loop(qz_actor *a) {
-  auto *f = static_cast<LoopFrame *>(calloc(1, sizeof(LoopFrame)));
+  // Frames come from qz_alloc, like generated code's: the panic catcher
+  // frees them with qz_free.
+  auto *f = static_cast<LoopFrame *>(qz_alloc(sizeof(LoopFrame)));
   f->a = a;
   if (g_keep_frames)
     g_keep.push_back(f);
