@@ -2,10 +2,14 @@
 // MIR, on a generated Quartz core program of about 100,000 lines (functions
 // with loops, enums and matches, macros, structs and calls), reported as
 // source lines per second of CPU time. The target is 1,000,000 lines/s on one
-// core (bench/RESULTS.md). QMIR_BENCH_LINES changes the size.
+// core (bench/RESULTS.md). QMIR_BENCH_LINES changes the size. Checking and
+// lowering run through checkAndLowerModule (each function lowered right after
+// it is checked): the same work, diagnostics and MIR as checkModule followed
+// by lowerToMIR.
 #include "frontend/Diagnostics.h"
 #include "frontend/Macros.h"
 #include "frontend/Parser.h"
+#include "frontend/Pipeline.h"
 #include "frontend/Sema.h"
 #include "lowering/Lower.h"
 #include "mir/Verifier.h"
@@ -85,12 +89,11 @@ void BM_FrontendToMIR(benchmark::State &state) {
     ast::AstContext ctx;
     ast::Module *m = frontend::parseQuartz(ctx, diags);
     frontend::expandMacros(ctx, *m, diags);
-    frontend::checkModule(ctx, *m, diags);
-    if (diags.errorCount()) {
+    std::unique_ptr<Module> mir = frontend::checkAndLowerModule(ctx, *m, diags);
+    if (diags.errorCount() || !mir) {
       state.SkipWithError("the generated program does not compile");
       return;
     }
-    std::unique_ptr<Module> mir = lowerToMIR(*m, ctx);
     if (!instructions) // once: counting is not part of the measured work
       for (const Function &f : mir->functions())
         instructions += f.instructionCount();
@@ -115,9 +118,8 @@ void BM_FrontendToVerifiedMIR(benchmark::State &state) {
     ast::AstContext ctx;
     ast::Module *m = frontend::parseQuartz(ctx, diags);
     frontend::expandMacros(ctx, *m, diags);
-    frontend::checkModule(ctx, *m, diags);
-    std::unique_ptr<Module> mir = lowerToMIR(*m, ctx);
-    if (diags.errorCount() || !verifyModule(*mir)) {
+    std::unique_ptr<Module> mir = frontend::checkAndLowerModule(ctx, *m, diags);
+    if (diags.errorCount() || !mir || !verifyModule(*mir)) {
       state.SkipWithError("the generated program does not lower to valid MIR");
       return;
     }

@@ -64,17 +64,26 @@ public:
   Checker(AstContext &ctx, Module &m, DiagEngine &diags) : ctx(ctx), mod(m), diags(diags) {}
 
   bool run() {
+    checkGlobals();
+    for (Decl *d : mod.decls)
+      checkDecl(d);
+    return errors == 0;
+  }
+
+  /// run() in steps: checkGlobals(), then checkDecl() on each declaration in
+  /// module order.
+  void checkGlobals() {
     collectGlobals();
     resolveSignatures();
     checkRecursiveTypes();
-    for (Decl *d : mod.decls) {
-      if (d->kind == Decl::Kind::Func)
-        checkFunction(static_cast<FuncDecl *>(d));
-      else if (d->kind == Decl::Kind::Actor)
-        checkActor(static_cast<ActorDecl *>(d));
-    }
-    return errors == 0;
   }
+  void checkDecl(Decl *d) {
+    if (d->kind == Decl::Kind::Func)
+      checkFunction(static_cast<FuncDecl *>(d));
+    else if (d->kind == Decl::Kind::Actor)
+      checkActor(static_cast<ActorDecl *>(d));
+  }
+  unsigned errorCount() const { return errors; }
 
 private:
   AstContext &ctx;
@@ -1550,3 +1559,15 @@ bool qmir::frontend::checkModule(AstContext &ctx, Module &m, DiagEngine &diags) 
   Checker c(ctx, m, diags);
   return c.run();
 }
+
+struct qmir::frontend::ModuleChecker::Impl {
+  Checker checker;
+  Impl(AstContext &ctx, Module &m, DiagEngine &diags) : checker(ctx, m, diags) {}
+};
+
+ModuleChecker::ModuleChecker(AstContext &ctx, Module &m, DiagEngine &diags)
+    : impl_(std::make_unique<Impl>(ctx, m, diags)) {}
+ModuleChecker::~ModuleChecker() = default;
+void ModuleChecker::checkGlobals() { impl_->checker.checkGlobals(); }
+void ModuleChecker::checkDecl(Decl *d) { impl_->checker.checkDecl(d); }
+unsigned ModuleChecker::errorCount() const { return impl_->checker.errorCount(); }

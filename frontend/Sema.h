@@ -22,11 +22,31 @@
 #include "frontend/Diagnostics.h"
 #include "lowering/AST.h"
 
+#include <memory>
+
 namespace qmir::frontend {
 
 /// Resolves names, checks types and match exhaustiveness, fills the checker
 /// fields of the AST. Reports every error it can (with follow-on errors
 /// suppressed through Ty::Error). Returns true if there were no errors.
 bool checkModule(ast::AstContext &ctx, ast::Module &m, DiagEngine &diags);
+
+/// checkModule in steps, for checkAndLowerModule (frontend/Pipeline.h): checkGlobals() once (names,
+/// signatures, type declarations), then checkDecl() on each declaration in
+/// module order. The diagnostics are those of checkModule.
+class ModuleChecker {
+public:
+  ModuleChecker(ast::AstContext &ctx, ast::Module &m, DiagEngine &diags);
+  ~ModuleChecker();
+  ModuleChecker(const ModuleChecker &) = delete;
+  ModuleChecker &operator=(const ModuleChecker &) = delete;
+  void checkGlobals();
+  void checkDecl(ast::Decl *d);
+  unsigned errorCount() const; ///< errors this checker reported so far
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 } // namespace qmir::frontend

@@ -32,6 +32,13 @@ public:
   }
 
   std::unique_ptr<Module> run();
+  /// run() in steps: declare(), lowerDecl() per declaration, take().
+  void declare() {
+    declareTypes();
+    declareFunctions();
+  }
+  void lowerDecl(const A::Decl *d);
+  std::unique_ptr<Module> take() { return std::move(m_); }
 
 private:
   // Types.
@@ -378,19 +385,21 @@ void Lowerer::lowerActorInit(const A::ActorDecl *ad, Function *f) {
 }
 
 std::unique_ptr<Module> Lowerer::run() {
-  declareTypes();
-  declareFunctions();
-  for (const A::Decl *d : am_.decls) {
-    if (d->kind == A::Decl::Kind::Func) {
-      lowerFunction(static_cast<const A::FuncDecl *>(d), funcs_[d]);
-    } else if (d->kind == A::Decl::Kind::Actor) {
-      auto *ad = static_cast<const A::ActorDecl *>(d);
-      lowerActorInit(ad, actorInits_[d]);
-      for (const A::FuncDecl *md : ad->methods)
-        lowerFunction(md, funcs_[md]);
-    }
+  declare();
+  for (const A::Decl *d : am_.decls)
+    lowerDecl(d);
+  return take();
+}
+
+void Lowerer::lowerDecl(const A::Decl *d) {
+  if (d->kind == A::Decl::Kind::Func) {
+    lowerFunction(static_cast<const A::FuncDecl *>(d), funcs_[d]);
+  } else if (d->kind == A::Decl::Kind::Actor) {
+    auto *ad = static_cast<const A::ActorDecl *>(d);
+    lowerActorInit(ad, actorInits_[d]);
+    for (const A::FuncDecl *md : ad->methods)
+      lowerFunction(md, funcs_[md]);
   }
-  return std::move(m_);
 }
 
 //===----------------------------------------------------------------------===//
@@ -1102,4 +1111,25 @@ Value *Lowerer::lowerMatch(const A::Expr *e) {
 
 std::unique_ptr<Module> qmir::lowerToMIR(const ast::Module &m, ast::AstContext &ctx) {
   return Lowerer(m, ctx).run();
+}
+
+struct qmir::IncrementalLowering::Impl {
+  Lowerer lowerer;
+  Impl(const ast::Module &m, ast::AstContext &ctx) : lowerer(m, ctx) {}
+};
+
+qmir::IncrementalLowering::IncrementalLowering(const ast::Module &m,
+                                               ast::AstContext &ctx)
+    : impl_(std::make_unique<Impl>(m, ctx)) {
+  impl_->lowerer.declare();
+}
+
+qmir::IncrementalLowering::~IncrementalLowering() = default;
+
+void qmir::IncrementalLowering::lower(const ast::Decl *d) {
+  impl_->lowerer.lowerDecl(d);
+}
+
+std::unique_ptr<Module> qmir::IncrementalLowering::finish() {
+  return impl_->lowerer.take();
 }
