@@ -2,10 +2,10 @@
 // MIR, on a generated Quartz core program of about 100,000 lines (functions
 // with loops, enums and matches, macros, structs and calls), reported as
 // source lines per second of CPU time. The target is 1,000,000 lines/s on one
-// core (bench/RESULTS.md). QMIR_BENCH_LINES changes the size. Checking and
-// lowering run through checkAndLowerModule (each function lowered right after
-// it is checked): the same work, diagnostics and MIR as checkModule followed
-// by lowerToMIR.
+// core (bench/RESULTS.md). QMIR_BENCH_LINES changes the size. Expansion,
+// checking and lowering run through expandCheckAndLowerModule (one function at
+// a time): the same work, diagnostics and MIR as expandMacros, checkModule and
+// lowerToMIR one after the other (tests/unit/QuartzPipelineTest.cpp).
 #include "frontend/Diagnostics.h"
 #include "frontend/Macros.h"
 #include "frontend/Parser.h"
@@ -88,8 +88,7 @@ void BM_FrontendToMIR(benchmark::State &state) {
     frontend::DiagEngine diags(sm, id, llvm::errs());
     ast::AstContext ctx;
     ast::Module *m = frontend::parseQuartz(ctx, diags);
-    frontend::expandMacros(ctx, *m, diags);
-    std::unique_ptr<Module> mir = frontend::checkAndLowerModule(ctx, *m, diags);
+    std::unique_ptr<Module> mir = frontend::expandCheckAndLowerModule(ctx, *m, diags);
     if (diags.errorCount() || !mir) {
       state.SkipWithError("the generated program does not compile");
       return;
@@ -117,8 +116,7 @@ void BM_FrontendToVerifiedMIR(benchmark::State &state) {
     frontend::DiagEngine diags(sm, id, llvm::errs());
     ast::AstContext ctx;
     ast::Module *m = frontend::parseQuartz(ctx, diags);
-    frontend::expandMacros(ctx, *m, diags);
-    std::unique_ptr<Module> mir = frontend::checkAndLowerModule(ctx, *m, diags);
+    std::unique_ptr<Module> mir = frontend::expandCheckAndLowerModule(ctx, *m, diags);
     if (diags.errorCount() || !mir || !verifyModule(*mir)) {
       state.SkipWithError("the generated program does not lower to valid MIR");
       return;

@@ -28,6 +28,15 @@ public:
   /// True once the error limit has been reached: phases may stop early.
   bool limitReached() const { return limit_ && errors_ >= limit_; }
 
+  /// Where errors are printed.
+  llvm::raw_ostream &stream() { return errs_; }
+  /// Prints `text` (what another DiagEngine on the same buffer printed, held
+  /// back) and counts its `errors` as this engine's.
+  void replay(llvm::StringRef text, unsigned errors) {
+    errs_ << text;
+    errors_ += errors;
+  }
+
   llvm::SourceMgr &sourceMgr() { return sm_; }
   unsigned bufferId() const { return bufferId_; }
   /// The text of the buffer being compiled.

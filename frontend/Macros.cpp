@@ -246,3 +246,9 @@ void qmir::frontend::expandMacros(AstContext &ctx, Module &m,
   for (Decl *d : m.decls)
     x.decl(d);
 }
+
+void qmir::frontend::expandMacrosIn(AstContext &ctx, Module &m, Decl *d,
+                                    DiagEngine &diags) {
+  Expander x(ctx, m, diags);
+  x.decl(d);
+}

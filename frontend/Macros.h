@@ -20,4 +20,9 @@ namespace qmir::frontend {
 /// had an error reported for it.
 void expandMacros(ast::AstContext &ctx, ast::Module &m, DiagEngine &diags);
 
+/// expandMacros on one declaration of `m` (expandMacros is this on each
+/// declaration in module order).
+void expandMacrosIn(ast::AstContext &ctx, ast::Module &m, ast::Decl *d,
+                    DiagEngine &diags);
+
 } // namespace qmir::frontend

@@ -284,6 +284,7 @@ private:
 
   AstContext &ctx_;
   DiagEngine &diags_;
+  uint32_t scopedMacroCalls_ = 0; ///< Module::scopedMacroCalls
   Lexer lex_;
   StringRef src_;
   Token tok_;
@@ -357,6 +358,7 @@ Module *Parser::parseModule() {
     skipNL_ = false;
   }
   m->decls = ctx_.copy(ArrayRef<Decl *>(decls));
+  m->scopedMacroCalls = scopedMacroCalls_;
   return m;
 }
 
@@ -1009,6 +1011,7 @@ Expr *Parser::parsePostfixOps(Expr *e) {
       advance();
       Expr *r = newExpr(Expr::MacroCall, from(e->range));
       r->name = Symbol{"$unwrap", 0};
+      ++scopedMacroCalls_;
       r->nameRange = bang.range();
       r->postfix = true;
       r->args = ctx_.copy(ArrayRef<Expr *>(e));
@@ -1143,6 +1146,8 @@ Expr *Parser::parsePrimary() {
       return nullptr;
     Expr *e = newExpr(Expr::MacroCall, from(start.range()));
     e->name = Symbol{text(start), 0};
+    if (e->name.spelling == "$unwrap" || e->name.spelling == "$try")
+      ++scopedMacroCalls_;
     e->nameRange = start.range();
     e->args = ctx_.copy(ArrayRef<Expr *>(args));
     if (!args.empty())

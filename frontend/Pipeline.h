@@ -1,4 +1,8 @@
-// checkAndLowerModule: checking and lowering to MIR one function at a time.
+// The Quartz frontend's phases after parsing (macro expansion, checking,
+// lowering to MIR) run one function at a time, for speed: a large program's
+// tree is far larger than the caches, and each whole-module pass over it
+// waits on memory for nearly every node, while one function's tree stays in
+// the cache from its expansion to its lowering.
 #pragma once
 
 #include "frontend/Diagnostics.h"
@@ -18,5 +22,17 @@ namespace qmir::frontend {
 std::unique_ptr<qmir::Module> checkAndLowerModule(ast::AstContext &ctx,
                                                   ast::Module &m,
                                                   DiagEngine &diags);
+
+/// What qzc does after parseQuartz, one function at a time: expandMacros;
+/// if that reported no errors, checkModule; if that reported none either,
+/// lowerToMIR. Does nothing and returns null if `diags` already holds errors
+/// (from parsing). The same diagnostics, in the same order (the checker's are
+/// held back until every function is expanded, and dropped if expansion
+/// reported an error), the same hygiene marks and scope ids, and the same
+/// MIR, byte for byte, as those phases one after the other. Null if any phase
+/// reported an error. Needs Module::scopedMacroCalls as parseQuartz sets it.
+std::unique_ptr<qmir::Module> expandCheckAndLowerModule(ast::AstContext &ctx,
+                                                        ast::Module &m,
+                                                        DiagEngine &diags);
 
 } // namespace qmir::frontend

@@ -345,6 +345,10 @@ struct Module {
   llvm::StringRef fileName;
   llvm::StringRef source; ///< the whole text (for $assert messages, diagnostics)
   llvm::ArrayRef<Decl *> decls;
+  /// How many `$unwrap` / `e!` / `$try` macro calls the parser made (each
+  /// expansion takes one fresh scope id: expandCheckAndLowerModule in
+  /// frontend/Pipeline.h numbers the checker's scopes from it).
+  uint32_t scopedMacroCalls = 0;
 };
 
 //===----------------------------------------------------------------------===//
@@ -375,6 +379,10 @@ public:
   uint32_t freshMark() { return ++lastMark_; }
   /// A fresh lexical scope id (never 0).
   uint32_t freshScope() { return ++lastScope_; }
+  /// The last scope id handed out; setLastScope() moves it (for a driver
+  /// that interleaves phases but must number scopes as if it did not).
+  uint32_t lastScope() const { return lastScope_; }
+  void setLastScope(uint32_t s) { lastScope_ = s; }
 
   // Semantic types, uniqued.
   const Ty *intTy();

@@ -1,8 +1,10 @@
-// Tests for checkAndLowerModule (frontend/Pipeline.h): checking and lowering
-// one function at a time must print the same diagnostics, in the same order,
-// as checkModule, and make the same MIR, byte for byte (locations and binding
-// records included), as lowerToMIR after it, on every Quartz program the
-// repository and the spec have.
+// Tests for checkAndLowerModule and expandCheckAndLowerModule
+// (frontend/Pipeline.h): expanding, checking and lowering one function at a
+// time must print the same diagnostics, in the same order, as expandMacros,
+// checkModule and lowerToMIR one after the other (as qzc runs them), and make
+// the same MIR, byte for byte (locations, binding records with their scope ids
+// and hygiene marks included), on every Quartz program the repository and the
+// spec have.
 #include "frontend/Diagnostics.h"
 #include "frontend/Macros.h"
 #include "frontend/Parser.h"
@@ -31,9 +33,11 @@ struct Result {
   std::string mir; ///< empty if there were errors
 };
 
+enum class Mode { OneAfterTheOther, CheckAndLower, ExpandCheckAndLower };
+
 /// What qzc does: parse; expand if no errors; check if no errors; lower if
-/// no errors. `fused`: check and lower through checkAndLowerModule.
-Result compile(const std::string &src, const std::string &name, bool fused) {
+/// no errors. Mode: which of them run through frontend/Pipeline.h.
+Result compile(const std::string &src, const std::string &name, Mode mode) {
   Result r;
   llvm::raw_string_ostream errs(r.diags);
   llvm::SourceMgr sm;
@@ -42,12 +46,17 @@ Result compile(const std::string &src, const std::string &name, bool fused) {
   frontend::DiagEngine diags(sm, id, errs);
   ast::AstContext ctx;
   ast::Module *m = frontend::parseQuartz(ctx, diags);
-  if (m && !diags.errorCount())
+  std::unique_ptr<Module> mir;
+  if (mode == Mode::ExpandCheckAndLower) {
+    mir = frontend::expandCheckAndLowerModule(ctx, *m, diags);
+    EXPECT_EQ(mir == nullptr, diags.errorCount() != 0) << name;
+  }
+  if (m && !diags.errorCount() && mode != Mode::ExpandCheckAndLower)
     frontend::expandMacros(ctx, *m, diags);
   if (!m || diags.errorCount())
     return r;
-  std::unique_ptr<Module> mir;
-  if (fused) {
+  if (mode == Mode::ExpandCheckAndLower) {
+  } else if (mode == Mode::CheckAndLower) {
     mir = frontend::checkAndLowerModule(ctx, *m, diags);
     EXPECT_EQ(mir == nullptr, diags.errorCount() != 0) << name;
   } else if (frontend::checkModule(ctx, *m, diags)) {
@@ -64,9 +73,12 @@ Result compile(const std::string &src, const std::string &name, bool fused) {
 }
 
 void expectSame(const std::string &src, const std::string &name) {
-  Result a = compile(src, name, false), b = compile(src, name, true);
-  EXPECT_EQ(a.diags, b.diags) << name;
-  EXPECT_EQ(a.mir, b.mir) << name;
+  Result a = compile(src, name, Mode::OneAfterTheOther);
+  for (Mode mode : {Mode::CheckAndLower, Mode::ExpandCheckAndLower}) {
+    Result b = compile(src, name, mode);
+    EXPECT_EQ(a.diags, b.diags) << name << " mode " << int(mode);
+    EXPECT_EQ(a.mir, b.mir) << name << " mode " << int(mode);
+  }
 }
 
 std::string readFile(const std::filesystem::path &p) {
@@ -93,7 +105,7 @@ TEST(QuartzPipeline, SameAsCheckThenLowerOnEveryProgram) {
       std::string src = readFile(entry.path());
       expectSame(src, entry.path().filename().string());
       ++n;
-      lowered += !compile(src, "x.qz", true).mir.empty();
+      lowered += !compile(src, "x.qz", Mode::ExpandCheckAndLower).mir.empty();
     }
   }
   EXPECT_GE(n, 40u);
@@ -109,7 +121,7 @@ TEST(QuartzPipeline, ErrorsInSeveralFunctionsKeepTheirOrder) {
                     "def bad2(b: Bool): Int\n  var y = b + 1\n  return nope\nend\n\n"
                     "def last(): Int\n  return good(1)\nend\n";
   expectSame(src, "errs.qz");
-  Result r = compile(src, "errs.qz", true);
+  Result r = compile(src, "errs.qz", Mode::ExpandCheckAndLower);
   EXPECT_TRUE(r.mir.empty());
   size_t first = r.diags.find("errs.qz:6:"), second = r.diags.find("errs.qz:15:");
   EXPECT_NE(first, std::string::npos) << r.diags;
@@ -122,6 +134,43 @@ TEST(QuartzPipeline, MissingReturnAndGlobalErrors) {
   expectSame("def g(): Int\n  if true\n    return 1\n  end\nend\n\n"
              "def h(): Int\n  return g()\nend\n", "ret.qz");
   expectSame("struct P\n  x: Nope\nend\n\ndef k(): Int\n  return 1\nend\n", "ty.qz");
+}
+
+TEST(QuartzPipeline, MacroErrorAfterCheckErrors) {
+  // One after the other, a macro error in a later function means the
+  // checker never runs: its error in an earlier function is not printed.
+  const char *src = "def a(): Int\n  return true\nend\n\n"
+                    "def b(): Int\n  var x = Some(1)\n  return $nope(x)\nend\n\n"
+                    "def c(): Option<Int>\n  var y = Some(2)\n  return Some($try(y) + $unwrap(y))\nend\n";
+  expectSame(src, "mac.qz");
+  Result r = compile(src, "mac.qz", Mode::ExpandCheckAndLower);
+  EXPECT_NE(r.diags.find("unknown macro '$nope'"), std::string::npos) << r.diags;
+  EXPECT_EQ(r.diags.find("mac.qz:2:"), std::string::npos) << r.diags;
+}
+
+TEST(QuartzPipeline, ErrorLimitAcrossFunctions) {
+  std::string src;
+  for (int i = 0; i < 80; ++i)
+    src += "def f" + std::to_string(i) + "(): Int\n  var v = Some(1)\n  return v! + true\nend\n\n";
+  expectSame(src, "many.qz");
+  EXPECT_NE(compile(src, "many.qz", Mode::ExpandCheckAndLower).diags.find("too many errors"),
+            std::string::npos);
+}
+
+TEST(QuartzPipeline, ScopeIdsAndMarksAsOneAfterTheOther) {
+  // Macros (fresh scope and mark each) and checker scopes in many functions,
+  // with pattern bindings the checker declares (`Big`: a bare name that is no
+  // variant, so the checker makes its VarDecl and gives it a checker scope):
+  // the binding records (name, scope, mark) must come out the same.
+  std::string src = "enum E\n  A(Int)\n  B\nend\n\n";
+  for (int i = 0; i < 6; ++i)
+    src += "def g" + std::to_string(i) + "(e: E, o: Option<Int>): Int\n"
+           "  var t = match e\n    A(n) => n + o!\n    B => $unwrap(o)\n  end\n"
+           "  var u = do\n    var k = o!\n    k + t\n  end\n"
+           "  var w = match t\n    Big => Big + 1\n  end\n" // the checker's own binding
+           "  return match o\n    Some(q) => q + u + w\n    None => t\n  end\nend\n\n";
+  expectSame(src, "scopes.qz");
+  EXPECT_FALSE(compile(src, "scopes.qz", Mode::ExpandCheckAndLower).mir.empty());
 }
 
 TEST(QuartzPipeline, LargeGeneratedProgram) {
@@ -142,7 +191,7 @@ TEST(QuartzPipeline, LargeGeneratedProgram) {
   }
   src += "def main(): Int\n  return f49(1, 3) % 7\nend\n";
   expectSame(src, "gen.qz");
-  EXPECT_FALSE(compile(src, "gen.qz", true).mir.empty());
+  EXPECT_FALSE(compile(src, "gen.qz", Mode::ExpandCheckAndLower).mir.empty());
 }
 
 } // namespace
