@@ -12,6 +12,7 @@
 #include "frontend/Diagnostics.h"
 #include "frontend/Macros.h"
 #include "frontend/Parser.h"
+#include "frontend/Pipeline.h"
 #include "frontend/Sema.h"
 #include "lowering/Lower.h"
 #include "mir/Interpreter.h"
@@ -176,11 +177,12 @@ int main(int argc, char **argv) {
   qmir::frontend::DiagEngine diags(sm, bufferId, errs());
   qmir::ast::AstContext ctx;
   qmir::ast::Module *ast = qmir::frontend::parseQuartz(ctx, diags);
+  // Expansion, checking and lowering, one function at a time (the same
+  // diagnostics and MIR as the phases one after another; frontend/Pipeline.h).
+  std::unique_ptr<qmir::Module> mir;
   if (ast && diags.errorCount() == 0)
-    qmir::frontend::expandMacros(ctx, *ast, diags);
-  if (ast && diags.errorCount() == 0)
-    qmir::frontend::checkModule(ctx, *ast, diags);
-  if (!ast || diags.errorCount() != 0)
+    mir = qmir::frontend::expandCheckAndLowerModule(ctx, *ast, diags);
+  if (!ast || diags.errorCount() != 0 || !mir)
     return 1;
 
   if (Emit == EmitKind::Ast) {
@@ -188,7 +190,6 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  std::unique_ptr<qmir::Module> mir = qmir::lowerToMIR(*ast, ctx);
   std::vector<qmir::VerifierError> verrs;
   if (!qmir::verifyModule(*mir, &verrs)) {
     errs() << "qzc: internal error: lowering produced MIR that does not verify "
