@@ -35,6 +35,18 @@
 // run: from then on every poll returns QZ_PENDING without running anything,
 // the runtime sees that no task can make progress and returns, and the panic
 // is reported instead of that "deadlock".
+//
+// Actors: the runtime's (runtime/actor.cpp). An actor's loop task is started
+// through qz_actor_start, so the runtime knows it (its deadlock lines, its
+// status); the state and message pointers it keeps are interpreter pointer
+// bits, opaque to it. Natively a panic in that task longjmps to the
+// runtime's catcher; here the interpreter never calls qz_panic_*, so it
+// does the catcher's work itself (actorPanicked): the line, the
+// bookkeeping, the task ends and a fresh loop starts. A module that still
+// has `actor` items runs too: the interpreter stands in for the stubs and
+// the loop actor-lower would generate (pollActorLoop, actorStub), making
+// the same runtime calls in the same order, so that the pass harness can
+// compare a program before and after actor-lower under the same seeds.
 #include "mir/Interpreter.h"
 
 #include "qz_runtime.h"
@@ -45,9 +57,12 @@
 #include "llvm/Support/Compiler.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 using namespace qmir;
@@ -110,7 +125,9 @@ constexpr size_t kMaxVecs = size_t(1) << 24;
 constexpr size_t kMaxVecElems = size_t(1) << 26;
 // Other runtime handles: bits 63, 62 and 61 (never a valid vector index), the
 // kind in bits 56..58, the index below. Function addresses are handles too.
-enum class HostKind : uint64_t { Func = 1, Chan = 2, Task = 3 };
+// Actors are handles too; so are the messages of actors the interpreter runs
+// itself (before actor-lower, see Impl::ActorMsg).
+enum class HostKind : uint64_t { Func = 1, Chan = 2, Task = 3, Actor = 4, Msg = 5 };
 constexpr unsigned kHostKindShift = 56;
 constexpr uint64_t kHostTagTop = 7; ///< bits 63..61, seen from bit 61
 constexpr uint64_t kHostIndexMask = (uint64_t(1) << kHostKindShift) - 1;
@@ -126,7 +143,17 @@ inline bool hostIndex(int64_t h, HostKind k, uint64_t &index) {
   return true;
 }
 constexpr size_t kMaxTasks = size_t(1) << 22;
-constexpr size_t kMaxChans = size_t(1) << 22;
+constexpr size_t kMaxChans = size_t(1) << 22; ///< alive at once
+constexpr size_t kMaxActors = size_t(1) << 22;
+constexpr size_t kMaxMsgs = size_t(1) << 22; ///< alive at once
+/// The opaque pointers the runtime keeps for us (actor state, messages) are
+/// interpreter pointer bits or handles, passed through unchanged.
+inline void *opaque(int64_t bits) {
+  return reinterpret_cast<void *>(static_cast<uintptr_t>(bits));
+}
+inline int64_t fromOpaque(const void *p) {
+  return static_cast<int64_t>(reinterpret_cast<uintptr_t>(p));
+}
 constexpr int64_t kMaxChanCap = int64_t(1) << 24;
 
 //===----------------------------------------------------------------------===//
@@ -140,7 +167,7 @@ enum class K : uint8_t {
   Alloca, Load, LoadAgg, Store, StoreAgg, FieldAddr,
   StructMake, StructExtract, StructInsert, EnumMake, EnumTag, EnumPayload,
   Call, CallRuntime, CallRuntimeN, CallUnknown,
-  Await, FuncAddr, HeapNew, HeapFree, Spawn,
+  Await, FuncAddr, HeapNew, HeapFree, Spawn, SpawnActor, ActorNew, ActorStub,
   Br, CondBr, Switch, Match, Ret, RetVoid, Unreachable, Panic, Malformed,
 };
 
@@ -229,15 +256,20 @@ struct Layout {
 /// checked against its declared type when a call is translated.
 enum class RtFn : uint32_t {
   VecNew, VecLen, VecPush, VecPop, VecGet, VecSet, PanicBounds, PanicStr,
-  // Tasks and channels (Impl::taskRuntimeCall); the poll forms come first.
-  ChanSendPoll, ChanRecvPoll, UsleepPoll, YieldPoll,
-  ChanNew, ChanClose, ChanTryRecv, ChanLen, TaskSetResult, CurrentTask,
-  SpawnNamed, SpawnPlain,
+  // Tasks, channels and actors (Impl::taskRuntimeCall); the poll forms
+  // come first.
+  ChanSendPoll, ChanRecvPoll, UsleepPoll, YieldPoll, ActorRecvPoll, ActorStopPoll,
+  ChanNew, ChanClose, ChanTryRecv, ChanTrySend, ChanFree, ChanLen, TaskSetResult,
+  CurrentTask, SpawnNamed, SpawnPlain,
+  ActorCreate, ActorState, ActorStart, ActorRunMode, ActorHasFailed, ActorTakeFailed,
+  ActorSetCurrent, ActorClearCurrent, ActorSend, ActorFinished, ActorLink, ActorStatus,
 };
 constexpr RtFn kFirstTaskFn = RtFn::ChanSendPoll;
+constexpr RtFn kFirstActorFn = RtFn::ActorCreate;
 bool isPollForm(RtFn f) {
   return f == RtFn::ChanSendPoll || f == RtFn::ChanRecvPoll ||
-         f == RtFn::UsleepPoll || f == RtFn::YieldPoll;
+         f == RtFn::UsleepPoll || f == RtFn::YieldPoll || f == RtFn::ActorRecvPoll ||
+         f == RtFn::ActorStopPoll;
 }
 /// The execution state of one task (or of a plain run): swapped with the
 /// interpreter's own vectors while the task runs.
@@ -285,6 +317,8 @@ public:
     funcTable_.clear();
     funcIds_.clear();
     taskProgram_ = -1;
+    stubs_.reset();
+    methodNames_.clear();
   }
 
 private:
@@ -295,7 +329,9 @@ private:
     /// Interp: a context running a function from its first instruction to
     /// its return (spawned before coro-split, or the root). Poll: calls
     /// `fn(frameVal, self)` afresh on each poll (after coro-split).
-    enum Kind { Interp, Poll } kind = Interp;
+    /// ActorLoop: the message loop of an actor that actor-lower has not
+    /// lowered, run by pollActorLoop (its context runs @A.init or a method).
+    enum Kind { Interp, Poll, ActorLoop } kind = Interp;
     bool root = false;
     bool done = false;
     const Function *fn = nullptr;
@@ -305,15 +341,69 @@ private:
     std::string name;        ///< must outlive the runtime's task
     /// Where a parked receive's value is delivered (see pollOp).
     int64_t recvSlot = 0;
+    void *mailSlot = nullptr; ///< the same for qz_actor_recv_poll
     /// The poll-form operation that answered QZ_PENDING and has not answered
     /// anything else since: the protocol requires calling it again.
     bool parked = false;
     RtFn parkedFn = RtFn::YieldPoll;
     int64_t parkedArgs[2] = {0, 0};
+    /// An actor's loop task (started through qz_actor_start): the index of
+    /// the actor in actors_, else -1. A panic in it restarts the loop.
+    int32_t actor = -1;
+    /// ActorLoop: where the loop is, and the message being handled.
+    enum Phase { Start, Init, Next, Method, Drain } phase = Start;
+    uint64_t curMsg = 0;
+    /// A synchronous message stub (before actor-lower) waiting for its
+    /// reply: the message's index + 1, else 0.
+    uint64_t stubMsg = 0;
+  };
+
+  /// An actor of the runtime (qz_actor_create) and how to restart its loop
+  /// after a panic, as the restart entry given to qz_actor_start would.
+  struct ActorRec {
+    qz_actor *a = nullptr;
+    const char *name = "";
+    /// PreSplit: start a context running @restartFn(%h) (the function of a
+    /// body-less @qz.spawn_actor.F). PostSplit: call the MIR restart entry
+    /// @restartFn(%h). Unlowered: a fresh ActorLoop of `decl`.
+    enum Restart { None, PreSplit, PostSplit, Unlowered } restart = None;
+    const Function *restartFn = nullptr;
+    uint32_t decl = 0;
+    int64_t state = 0; ///< Unlowered: the pointer to its fields
+  };
+  /// A message of an actor that actor-lower has not lowered: what the
+  /// generated message struct would hold, as host values. The runtime sees
+  /// its handle as the opaque message pointer.
+  struct ActorMsg {
+    uint32_t decl = 0, method = 0;
+    qz_chan *reply = nullptr; ///< synchronous methods: the one-slot reply channel
+    Slot result;
+    llvm::SmallVector<Slot, 4> args; ///< after the handle
+  };
+  /// What the interpreter knows of a declared actor stub (`@A.new`,
+  /// `@A.m.send`, `@A.m.call`) when the module still has `actor` items.
+  struct StubInfo {
+    uint32_t decl = 0;
+    int32_t method = -1; ///< -1: @A.new
+    bool sync = false;
+  };
+  /// A channel handle's runtime channel (alive until qz_chan_free).
+  struct ChanRec {
+    qz_chan *ch = nullptr;
+    uint32_t parked = 0; ///< tasks parked on it (it must not be freed then)
+    bool closed = false;
   };
 
   static int64_t pollTask(void *frame, qz_task *self);
   int64_t pollHost(TaskHost &h);
+  int64_t pollContext(TaskHost &h);
+  int64_t pollActorLoop(TaskHost &h);
+  /// A panic in an actor's loop task: print the runtime's line, bookkeeping,
+  /// restart the loop. Returns the task's poll status.
+  int64_t actorPanicked(TaskHost &h, const InterpResult &r);
+  /// Stops the run with `r` (the first failure wins).
+  void failRun(InterpResult r);
+  void trapTask(const TaskHost &h, std::string msg);
   bool isTaskProgram();
   InterpResult runTasks(const Function &f, llvm::ArrayRef<int64_t> args,
                         bool pollRoot);
@@ -329,13 +419,32 @@ private:
                   const Slot *args);
   TaskHost *newHost(TaskHost::Kind kind);
   TaskHost *taskOf(int64_t handle);
-  qz_chan *chanOf(int64_t handle);
-  // Task runtime functions and `await`; false (with memError_) on a trap.
+  /// The live channel of a handle, or null with memError_ ("CALLEE: ...").
+  ChanRec *chanOf(int64_t handle, llvm::StringRef callee);
+  /// The actor of a handle, or -1 with memError_ ("@CALLEE: ...").
+  int32_t actorOf(int64_t handle, llvm::StringRef callee);
+  /// A NUL-terminated copy of a string constant, alive as long as the
+  /// interpreter; null if `p` is not a string constant.
+  const char *cString(int64_t p);
+  // Task runtime functions and `await`; false (with memError_) on a trap,
+  // or with rtPanic_ set when the runtime function panics.
   bool taskRuntimeCall(const Op &op, CFunc *cf, Slot *R);
   bool pollOp(RtFn fn, const int64_t *args, TaskHost &self, int64_t &status);
-  bool spawnTask(const Function &target, TaskHost::Kind kind, const Slot *args,
+  bool spawnTask(const Function *target, TaskHost::Kind kind, const Slot *args,
                  int64_t frameVal, const std::string *name, bool plain,
-                 int64_t &handle);
+                 int64_t &handle, int32_t actor = -1);
+  // Actors that actor-lower has not lowered (stubs called by the program).
+  const StubInfo *stubInfo(const Function *callee);
+  bool actorNew(uint32_t decl, int64_t &handle);
+  /// A message stub. `outcome`: 0 done, 1 suspended (run it again), 2
+  /// panicked with rtPanic_. False (with memError_) on a trap.
+  bool actorStub(const Op &op, CFunc *cf, Slot *R, int &outcome);
+  /// @A.actor.fail of actor-lower: a waiting caller gets `status`, an
+  /// asynchronous message is dropped.
+  bool failMsg(void *msg, uint32_t decl, int64_t status);
+  /// The index of a message of actor `decl`, else false with memError_.
+  bool msgIndex(void *msg, uint32_t decl, uint64_t &index);
+  static std::string methodName(const ActorDecl &d, const Function *impl);
   // The heap of `new`.
   bool heapNew(const Type *t, uint32_t size, int64_t &p);
   bool heapFree(int64_t p);
@@ -422,7 +531,25 @@ private:
   // be parked on one).
   int8_t taskProgram_ = -1; ///< -1: not computed yet
   std::vector<std::unique_ptr<TaskHost>> hosts_;
-  std::vector<qz_chan *> chans_;
+  /// Channels by handle index; a freed one is erased (its index is not
+  /// reused, so a freed handle says so).
+  llvm::DenseMap<uint64_t, ChanRec> chans_;
+  uint64_t nextChan_ = 0;
+  std::vector<ActorRec> actors_;
+  llvm::DenseMap<uint64_t, ActorMsg> msgs_;
+  uint64_t nextMsg_ = 0;
+  /// Declared actor stubs, computed once per module (invalidate() clears).
+  std::optional<llvm::DenseMap<const Function *, StubInfo>> stubs_;
+  /// C strings of string constants, by string index (cString), and the
+  /// method names of actors run before actor-lower: they outlive each run
+  /// (the runtime keeps the current method's name).
+  std::unordered_map<uint32_t, std::string> cStrings_;
+  std::unordered_map<const Function *, std::string> methodNames_;
+  /// Set with a false return of taskRuntimeCall: the runtime function
+  /// panics with this message (no source location, like native qz_panic_str).
+  std::optional<std::string> rtPanic_;
+  /// The value the bottom frame returned at the last return of execute().
+  Slot lastRet_;
   TaskHost *curHost_ = nullptr; ///< the task being polled
   bool tasksActive_ = false;    ///< inside qz_run_seeded
   bool stopping_ = false;       ///< a task failed: poll nothing any more
@@ -641,6 +768,22 @@ const RtFnInfo *runtimeFnFor(llvm::StringRef name) {
       {"qz_current_task", RtFn::CurrentTask, "fn() -> ptr"},
       {"qz_spawn_named", RtFn::SpawnNamed, "fn(ptr, ptr, ptr) -> ptr"},
       {"qz_spawn", RtFn::SpawnPlain, "fn(ptr, ptr) -> ptr"},
+      {"qz_chan_try_send", RtFn::ChanTrySend, "fn(ptr, i64) -> i1"},
+      {"qz_chan_free", RtFn::ChanFree, "fn(ptr) -> void"},
+      {"qz_actor_recv_poll", RtFn::ActorRecvPoll, "fn(ptr, ptr, ptr) -> i64"},
+      {"qz_actor_stop_poll", RtFn::ActorStopPoll, "fn(ptr, ptr) -> i64"},
+      {"qz_actor_create", RtFn::ActorCreate, "fn(ptr, ptr) -> ptr"},
+      {"qz_actor_state", RtFn::ActorState, "fn(ptr) -> ptr"},
+      {"qz_actor_start", RtFn::ActorStart, "fn(ptr, ptr, ptr, ptr) -> ptr"},
+      {"qz_actor_run_mode", RtFn::ActorRunMode, "fn(ptr) -> i64"},
+      {"qz_actor_has_failed", RtFn::ActorHasFailed, "fn(ptr) -> i1"},
+      {"qz_actor_take_failed", RtFn::ActorTakeFailed, "fn(ptr) -> ptr"},
+      {"qz_actor_set_current", RtFn::ActorSetCurrent, "fn(ptr, ptr, ptr) -> void"},
+      {"qz_actor_clear_current", RtFn::ActorClearCurrent, "fn(ptr) -> void"},
+      {"qz_actor_send", RtFn::ActorSend, "fn(ptr, ptr) -> i1"},
+      {"qz_actor_finished", RtFn::ActorFinished, "fn(ptr) -> void"},
+      {"qz_actor_link", RtFn::ActorLink, "fn(ptr, ptr) -> void"},
+      {"qz_actor_status", RtFn::ActorStatus, "fn(ptr) -> i64"},
   };
   for (const auto &e : table)
     if (name == e.name)
@@ -1070,6 +1213,57 @@ std::unique_ptr<CFunc> Interpreter::Impl::translate(const Function &f) {
           cf->calls.push_back(ci);
           return true;
         }
+        if (callee->name().starts_with("qz.spawn_actor.")) {
+          // Before coro-split: start the loop task of actor %h running @F(%h).
+          const Function *target =
+              callee->parent()->function(callee->name().drop_front(15));
+          const Type *ptr = callee->parent()->types().ptr();
+          if (!want(target && !target->isDeclaration() &&
+                        target->parent() == f.parent(),
+                    "starts an actor loop that has no body in this module") ||
+              !want(params.size() == 1 && params[0] == ptr &&
+                        callee->returnType()->isVoid() &&
+                        target->type() == callee->type(),
+                    "an actor loop start and its loop must be fn(ptr) -> void"))
+            return false;
+          op.k = K::SpawnActor;
+          op.a = static_cast<uint32_t>(cf->calls.size());
+          cf->calls.push_back(CallInfo{target, nullptr,
+                                       static_cast<uint32_t>(cf->regLists.size()), 1});
+          cf->regLists.push_back(args[0]);
+          return true;
+        }
+        if (const StubInfo *si = stubInfo(callee)) {
+          // An actor that actor-lower has not lowered: the interpreter runs
+          // its stubs and loop itself.
+          const ActorDecl &d = m_.actors()[si->decl];
+          if (si->method < 0) {
+            if (!want(callee->type()->str() == "fn() -> ptr", "@A.new must be fn() -> ptr") ||
+                !want(d.state && d.state->isStruct() && validType(d.state),
+                      "the actor's state is not a struct type") ||
+                !want(d.init && !d.init->isDeclaration() &&
+                          d.init->type()->str() == "fn(ptr) -> void",
+                      "the actor's init function must be fn(ptr) -> void with a body"))
+              return false;
+            op.k = K::ActorNew;
+            op.b = si->decl;
+            return true;
+          }
+          const Function *impl = d.methods[static_cast<size_t>(si->method)];
+          if (!want(!impl->isDeclaration() && impl->type() == callee->type() &&
+                        !params.empty() && params[0]->isPtr(),
+                    "an actor stub must have its method's type, and the method a body"))
+            return false;
+          op.k = K::ActorStub;
+          op.a = static_cast<uint32_t>(cf->calls.size());
+          op.b = si->decl;
+          op.c = static_cast<uint32_t>(si->method);
+          cf->calls.push_back(CallInfo{impl, nullptr,
+                                       static_cast<uint32_t>(cf->regLists.size()),
+                                       static_cast<uint32_t>(args.size())});
+          cf->regLists.insert(cf->regLists.end(), args.begin(), args.end());
+          return true;
+        }
         op.k = K::CallUnknown;
         if (const RtFnInfo *rt = runtimeFnFor(callee->name())) {
           if (callee->type()->str() != rt->signature) {
@@ -1241,7 +1435,7 @@ std::unique_ptr<CFunc> Interpreter::Impl::translate(const Function &f) {
         err = "awaits @" + callee->name().str() +
               ", which is not a poll-form runtime operation the interpreter "
               "implements (qz_chan_send_poll, qz_chan_recv_poll, qz_usleep_poll, "
-              "qz_yield_poll)";
+              "qz_yield_poll, qz_actor_recv_poll, qz_actor_stop_poll)";
         return false;
       }
       if (callee->type()->str() != rt->signature) {
@@ -1348,8 +1542,8 @@ Slot *Interpreter::Impl::resolveSlow(int64_t p, const Type *t, const char *what)
   if (p < 0) {
     memError_ = std::string(what) +
                 ((static_cast<uint64_t>(p) & kVecTag) == kVecTag
-                     ? " through a runtime handle (a vector, channel, task or function "
-                       "address), not a pointer to memory"
+                     ? " through a runtime handle (a vector, channel, task, actor or "
+                       "function address), not a pointer to memory"
                      : " through a pointer to a string constant");
     return nullptr;
   }
@@ -1575,6 +1769,13 @@ InterpResult Interpreter::Impl::execute() {
   };
 #define TRAP(msg) return finish(InterpResult::Trapped, (msg))
 #define PANIC(msg) return finish(InterpResult::Panicked, (msg))
+  // A panic of a runtime function or of code the interpreter stands in for
+  // (actor stubs): no source location, as native code prints it.
+  auto panicNoLoc = [&](std::string msg) {
+    InterpResult res = finish(InterpResult::Panicked, std::move(msg));
+    res.inst = nullptr;
+    return res;
+  };
 
   auto takeEdge = [&](uint32_t e) {
     const Edge &E = cf->edges[e];
@@ -1893,8 +2094,14 @@ InterpResult Interpreter::Impl::execute() {
         return &vecs_[u & ~kVecTag];
       };
       if (static_cast<RtFn>(op.b) >= kFirstTaskFn) {
-        if (LLVM_UNLIKELY(!taskRuntimeCall(op, cf, R)))
+        if (LLVM_UNLIKELY(!taskRuntimeCall(op, cf, R))) {
+          if (rtPanic_) {
+            std::string msg = std::move(*rtPanic_);
+            rtPanic_.reset();
+            return panicNoLoc(std::move(msg));
+          }
           TRAP(memError_);
+        }
         break;
       }
       switch (static_cast<RtFn>(op.b)) {
@@ -2001,9 +2208,47 @@ InterpResult Interpreter::Impl::execute() {
         args.push_back(R[cf->regLists[ci.firstArg + k]]);
       int64_t handle;
       std::string name = ci.callee->name().str();
-      if (LLVM_UNLIKELY(!spawnTask(*ci.callee, TaskHost::Interp, args.data(), 0, &name,
+      if (LLVM_UNLIKELY(!spawnTask(ci.callee, TaskHost::Interp, args.data(), 0, &name,
                                    false, handle)))
         TRAP(memError_);
+      break;
+    }
+    case K::SpawnActor: {
+      // Before coro-split: the loop task of actor %h runs @F(%h); after a
+      // panic the same function runs again in a fresh context.
+      const CallInfo &ci = cf->calls[op.a];
+      Slot h = R[cf->regLists[ci.firstArg]];
+      int32_t ai = actorOf(h.i, op.inst->callee()->name());
+      if (LLVM_UNLIKELY(ai < 0))
+        TRAP(memError_);
+      int64_t handle;
+      if (LLVM_UNLIKELY(!spawnTask(ci.callee, TaskHost::Interp, &h, 0, nullptr, false,
+                                   handle, ai)))
+        TRAP(memError_);
+      actors_[static_cast<size_t>(ai)].restart = ActorRec::PreSplit;
+      actors_[static_cast<size_t>(ai)].restartFn = ci.callee;
+      break;
+    }
+    case K::ActorNew:
+      if (LLVM_UNLIKELY(!actorNew(op.b, R[op.dst].i)))
+        TRAP(memError_);
+      break;
+    case K::ActorStub: {
+      int outcome = 0;
+      if (LLVM_UNLIKELY(!actorStub(op, cf, R, outcome)))
+        TRAP(memError_);
+      if (outcome == 1) {
+        // Waiting for the reply: the stub runs again when polled again.
+        fr->pc = pc - 1;
+        executed_ = n;
+        suspended_ = true;
+        return InterpResult();
+      }
+      if (outcome == 2) {
+        std::string msg = std::move(*rtPanic_);
+        rtPanic_.reset();
+        return panicNoLoc(std::move(msg));
+      }
       break;
     }
 
@@ -2064,6 +2309,7 @@ InterpResult Interpreter::Impl::execute() {
       if (frames_.empty()) {
         InterpResult res;
         res.value = retInt ? v.i : 0;
+        lastRet_ = std::move(v);
         executed_ = n;
         clearStacks();
         return res;
@@ -2101,6 +2347,8 @@ const char *rtName(RtFn f) {
   case RtFn::ChanRecvPoll: return "qz_chan_recv_poll";
   case RtFn::UsleepPoll: return "qz_usleep_poll";
   case RtFn::YieldPoll: return "qz_yield_poll";
+  case RtFn::ActorRecvPoll: return "qz_actor_recv_poll";
+  case RtFn::ActorStopPoll: return "qz_actor_stop_poll";
   default: return "a runtime operation";
   }
 }
@@ -2113,25 +2361,44 @@ uint64_t seedFromEnv() {
   unsigned long long v = std::strtoull(s, &end, 10);
   return end && *end == '\0' ? static_cast<uint64_t>(v) : 0;
 }
+
+/// The restart entry the interpreter gives qz_actor_start. The runtime calls
+/// it only from its panic catcher, which only a qz_panic_* call reaches; the
+/// interpreter never makes one (it catches its own panics and restarts the
+/// loop itself, see actorPanicked), so this is never called.
+void restartNotExpected(qz_actor *) {
+  std::fputs("qmir interpreter: internal error: the runtime restarted an actor loop\n",
+             stderr);
+  std::abort();
+}
+
+/// Actor names must outlive the program (the runtime never frees an actor):
+/// interned for the life of the process.
+const char *internActorName(llvm::StringRef name) {
+  static std::mutex mu;
+  static auto *names = new std::set<std::string, std::less<>>();
+  std::lock_guard<std::mutex> lock(mu);
+  return names->emplace(name.str()).first->c_str();
+}
 } // namespace
 
 bool Interpreter::Impl::isTaskProgram() {
   if (taskProgram_ >= 0)
     return taskProgram_ != 0;
-  bool t = false;
+  bool t = !m_.actors().empty();
   if (const Function *mt = m_.function("main.task"))
-    t = !mt->isDeclaration();
+    t = t || !mt->isDeclaration();
   for (const Function &g : m_.functions()) {
     if (t)
       break;
     if (!g.isDeclaration())
       continue;
-    if (g.name().starts_with("qz.spawn.")) {
+    if (g.name().starts_with("qz.spawn.") || g.name().starts_with("qz.spawn_actor.")) {
       t = true;
     } else if (const RtFnInfo *rt = runtimeFnFor(g.name())) {
       t = isPollForm(rt->fn) || rt->fn == RtFn::SpawnNamed ||
           rt->fn == RtFn::SpawnPlain || rt->fn == RtFn::TaskSetResult ||
-          rt->fn == RtFn::CurrentTask;
+          rt->fn == RtFn::CurrentTask || rt->fn >= kFirstActorFn;
     }
   }
   taskProgram_ = t ? 1 : 0;
@@ -2170,22 +2437,56 @@ Interpreter::Impl::TaskHost *Interpreter::Impl::taskOf(int64_t handle) {
   return hosts_[i].get();
 }
 
-qz_chan *Interpreter::Impl::chanOf(int64_t handle) {
+Interpreter::Impl::ChanRec *Interpreter::Impl::chanOf(int64_t handle,
+                                                      llvm::StringRef callee) {
   uint64_t i;
-  if (!hostIndex(handle, HostKind::Chan, i) || i >= chans_.size())
+  if (hostIndex(handle, HostKind::Chan, i)) {
+    auto it = chans_.find(i);
+    if (it != chans_.end())
+      return &it->second;
+    if (i < nextChan_) {
+      memError_ = "@" + callee.str() + ": the channel was freed (qz_chan_free)";
+      return nullptr;
+    }
+  }
+  memError_ = "@" + callee.str() + ": the argument is not a channel";
+  return nullptr;
+}
+
+int32_t Interpreter::Impl::actorOf(int64_t handle, llvm::StringRef callee) {
+  uint64_t i;
+  if (hostIndex(handle, HostKind::Actor, i) && i < actors_.size())
+    return static_cast<int32_t>(i);
+  memError_ = "@" + callee.str() + ": the argument is not an actor";
+  return -1;
+}
+
+const char *Interpreter::Impl::cString(int64_t v) {
+  uint64_t idx = static_cast<uint64_t>(v) & 0xffffffffu;
+  if (v >= 0 || (static_cast<uint64_t>(v) & kVecTag) == kVecTag || idx >= strings_.size())
     return nullptr;
-  return chans_[i];
+  auto [it, inserted] = cStrings_.try_emplace(static_cast<uint32_t>(idx));
+  if (inserted)
+    it->second = strings_[idx].str();
+  return it->second.c_str();
 }
 
 void Interpreter::Impl::endTasks() {
   hosts_.clear();
   // Channels are not freed: an abandoned task may still be parked on one.
+  // Actors never are (the runtime keeps them), nor the reply channels of
+  // messages still in a mailbox.
   chans_.clear();
+  nextChan_ = 0;
+  actors_.clear();
+  msgs_.clear();
+  nextMsg_ = 0;
   curHost_ = nullptr;
   tasksActive_ = false;
   stopping_ = false;
   suspended_ = false;
   failure_.reset();
+  rtPanic_.reset();
 }
 
 InterpResult Interpreter::Impl::runTasks(const Function &f, llvm::ArrayRef<int64_t> args,
@@ -2267,67 +2568,25 @@ int64_t Interpreter::Impl::pollTask(void *frame, qz_task *self) {
   return I.pollHost(h);
 }
 
+void Interpreter::Impl::failRun(InterpResult r) {
+  if (!failure_)
+    failure_ = std::move(r);
+  stopping_ = true;
+  clearStacks();
+}
+
+void Interpreter::Impl::trapTask(const TaskHost &h, std::string msg) {
+  InterpResult r;
+  r.kind = InterpResult::Trapped;
+  r.message = std::move(msg);
+  r.function = h.fn;
+  failRun(std::move(r));
+}
+
 int64_t Interpreter::Impl::pollHost(TaskHost &h) {
   curHost_ = &h;
   swapContext(h.ctx);
-  auto failWith = [&](InterpResult r) {
-    if (!failure_)
-      failure_ = std::move(r);
-    stopping_ = true;
-    clearStacks();
-  };
-  auto trapIn = [&](std::string msg) {
-    InterpResult r;
-    r.kind = InterpResult::Trapped;
-    r.message = std::move(msg);
-    r.function = h.fn;
-    failWith(std::move(r));
-  };
-  int64_t status = QZ_PENDING;
-  bool entered = true;
-  if (frames_.empty() && h.kind == TaskHost::Interp) {
-    trapIn("internal error: a task was polled after its function returned");
-    entered = false;
-  } else if (frames_.empty()) {
-    // A poll-function task: call fn(frame, self) afresh.
-    Slot a[2];
-    a[0].i = h.frameVal;
-    a[1].i = hostHandle(HostKind::Task, h.index);
-    if (!enterFrame(frames_, regs_, get(*h.fn), a)) {
-      trapIn(memError_);
-      entered = false;
-    }
-  }
-  if (entered) {
-    suspended_ = false;
-    InterpResult r = execute();
-    auto waiting = [&] {
-      return std::string(" while its task waits in @") + rtName(h.parkedFn) +
-             " (a task must call a pending operation again until it is ready)";
-    };
-    if (suspended_) {
-      suspended_ = false;
-    } else if (r.kind != InterpResult::Returned) {
-      failWith(std::move(r));
-    } else if (h.kind == TaskHost::Poll) {
-      if (r.value == QZ_PENDING) {
-        // Polled again later, from the start of fn.
-      } else if (r.value != QZ_READY) {
-        trapIn("poll function @" + h.fn->name().str() + " returned " +
-               std::to_string(r.value) + " (expected 0, ready, or 1, pending)");
-      } else if (h.parked) {
-        trapIn("poll function @" + h.fn->name().str() + " returned ready" + waiting());
-      } else {
-        status = QZ_READY;
-      }
-    } else if (h.parked) {
-      trapIn("@" + h.fn->name().str() + " returned" + waiting());
-    } else {
-      if (h.root)
-        qz_task_set_result(h.task, r.value);
-      status = QZ_READY;
-    }
-  }
+  int64_t status = h.kind == TaskHost::ActorLoop ? pollActorLoop(h) : pollContext(h);
   swapContext(h.ctx);
   curHost_ = nullptr;
   if (status == QZ_READY) {
@@ -2336,6 +2595,407 @@ int64_t Interpreter::Impl::pollHost(TaskHost &h) {
   }
   return status;
 }
+
+int64_t Interpreter::Impl::pollContext(TaskHost &h) {
+  if (frames_.empty() && h.kind == TaskHost::Interp) {
+    trapTask(h, "internal error: a task was polled after its function returned");
+    return QZ_PENDING;
+  }
+  if (frames_.empty()) {
+    // A poll-function task: call fn(frame, self) afresh.
+    Slot a[2];
+    a[0].i = h.frameVal;
+    a[1].i = hostHandle(HostKind::Task, h.index);
+    if (!enterFrame(frames_, regs_, get(*h.fn), a)) {
+      trapTask(h, memError_);
+      return QZ_PENDING;
+    }
+  }
+  suspended_ = false;
+  InterpResult r = execute();
+  auto waiting = [&] {
+    return std::string(" while its task waits in @") + rtName(h.parkedFn) +
+           " (a task must call a pending operation again until it is ready)";
+  };
+  if (suspended_) {
+    suspended_ = false;
+    return QZ_PENDING;
+  }
+  if (r.kind == InterpResult::Panicked && h.actor >= 0)
+    return actorPanicked(h, r);
+  if (r.kind != InterpResult::Returned) {
+    failRun(std::move(r));
+    return QZ_PENDING;
+  }
+  if (h.kind == TaskHost::Poll) {
+    if (r.value == QZ_PENDING)
+      return QZ_PENDING; // polled again later, from the start of fn
+    if (r.value != QZ_READY) {
+      trapTask(h, "poll function @" + h.fn->name().str() + " returned " +
+                      std::to_string(r.value) + " (expected 0, ready, or 1, pending)");
+      return QZ_PENDING;
+    }
+    if (h.parked) {
+      trapTask(h, "poll function @" + h.fn->name().str() + " returned ready" + waiting());
+      return QZ_PENDING;
+    }
+    return QZ_READY;
+  }
+  if (h.parked) {
+    trapTask(h, "@" + h.fn->name().str() + " returned" + waiting());
+    return QZ_PENDING;
+  }
+  if (h.root)
+    qz_task_set_result(h.task, r.value);
+  return QZ_READY;
+}
+
+//===----------------------------------------------------------------------===//
+// Actors
+//===----------------------------------------------------------------------===//
+
+int64_t Interpreter::Impl::actorPanicked(TaskHost &h, const InterpResult &r) {
+  const int32_t ai = h.actor;
+  const ActorRec ar = actors_[static_cast<size_t>(ai)]; // restarts may grow actors_
+  if (h.parked) {
+    // Native: a fatal error of the runtime (the task is parked).
+    trapTask(h, "actor " + std::string(ar.name) + " panicked (" + r.message +
+                    ") while its task waits in @" + rtName(h.parkedFn));
+    return QZ_PENDING;
+  }
+  // What the runtime's catcher prints (runtime/actor.cpp): stdout first.
+  const char *method = qz_actor_current_method(ar.a);
+  out_.flush();
+  err_ << "actor " << ar.name << " panicked";
+  if (method)
+    err_ << " in " << method << "()";
+  err_ << ": " << r.message;
+  std::string where = r.inst ? formatSourceLoc(m_, r.inst->loc()) : std::string();
+  if (!where.empty())
+    err_ << " at " << where;
+  err_ << "\n";
+  err_.flush();
+  qz_actor_panicked(ar.a);
+  // The context (frames, registers, allocas) is gone already; the message
+  // being handled is the runtime's failed one now.
+  h.curMsg = 0;
+  // The runtime frees the frame it was given (the poll function's frame).
+  if (h.kind == TaskHost::Poll && !heapFree(h.frameVal)) {
+    trapTask(h, "after actor " + std::string(ar.name) + " panicked, freeing its frame: " +
+                    memError_);
+    return QZ_PENDING;
+  }
+  // A fresh loop, started while the old task still counts as live (as the
+  // runtime does it: the deadlock detector never sees the actor without one).
+  Slot hs;
+  hs.i = hostHandle(HostKind::Actor, static_cast<uint64_t>(ai));
+  int64_t task;
+  switch (ar.restart) {
+  case ActorRec::PreSplit:
+    if (!spawnTask(ar.restartFn, TaskHost::Interp, &hs, 0, nullptr, false, task, ai)) {
+      trapTask(h, memError_);
+      return QZ_PENDING;
+    }
+    break;
+  case ActorRec::Unlowered:
+    if (!spawnTask(m_.actors()[ar.decl].init, TaskHost::ActorLoop, nullptr, 0, nullptr,
+                   false, task, ai)) {
+      trapTask(h, memError_);
+      return QZ_PENDING;
+    }
+    break;
+  case ActorRec::PostSplit: {
+    // The restart entry given to qz_actor_start, called with the actor.
+    if (!enterFrame(frames_, regs_, get(*ar.restartFn), &hs)) {
+      trapTask(h, memError_);
+      return QZ_PENDING;
+    }
+    suspended_ = false;
+    InterpResult rr = execute();
+    if (suspended_) {
+      suspended_ = false;
+      clearStacks();
+      trapTask(h, "the restart entry @" + ar.restartFn->name().str() + " of actor " +
+                      ar.name + " suspended");
+      return QZ_PENDING;
+    }
+    if (rr.kind != InterpResult::Returned) {
+      failRun(std::move(rr));
+      return QZ_PENDING;
+    }
+    break;
+  }
+  case ActorRec::None:
+    trapTask(h, "internal error: actor " + std::string(ar.name) + " has no loop to restart");
+    return QZ_PENDING;
+  }
+  return QZ_READY;
+}
+
+std::string Interpreter::Impl::methodName(const ActorDecl &d, const Function *impl) {
+  llvm::StringRef full = impl->name();
+  return full.starts_with(d.name) && full.size() > d.name.size() + 1
+             ? full.drop_front(d.name.size() + 1).str()
+             : full.str();
+}
+
+const Interpreter::Impl::StubInfo *Interpreter::Impl::stubInfo(const Function *callee) {
+  if (m_.actors().empty() || !callee->isDeclaration())
+    return nullptr;
+  if (!stubs_) {
+    stubs_.emplace();
+    for (uint32_t k = 0; k < m_.actors().size(); ++k) {
+      const ActorDecl &d = m_.actors()[k];
+      if (const Function *f = m_.function(d.name.str() + ".new"))
+        if (f->isDeclaration())
+          (*stubs_)[f] = StubInfo{k, -1, false};
+      for (size_t j = 0; j < d.methods.size(); ++j) {
+        const Function *impl = d.methods[j];
+        if (!impl || !impl->returnType())
+          continue;
+        bool sync = !impl->returnType()->isVoid();
+        const Function *f = m_.function(impl->name().str() + (sync ? ".call" : ".send"));
+        if (f && f->isDeclaration())
+          (*stubs_)[f] = StubInfo{k, static_cast<int32_t>(j), sync};
+      }
+    }
+  }
+  auto it = stubs_->find(callee);
+  return it == stubs_->end() ? nullptr : &it->second;
+}
+
+bool Interpreter::Impl::actorNew(uint32_t decl, int64_t &handle) {
+  if (!tasksActive_ || !curHost_) {
+    memError_ = "an actor created outside a running task";
+    return false;
+  }
+  if (actors_.size() >= kMaxActors) {
+    memError_ = "too many actors";
+    return false;
+  }
+  // As actor-lower's @A.new: the fields, the runtime actor, its loop task.
+  const ActorDecl &d = m_.actors()[decl];
+  int64_t state;
+  if (!heapNew(d.state, layout(d.state).cells, state))
+    return false;
+  ActorRec rec;
+  rec.name = internActorName(d.name);
+  rec.a = qz_actor_create(rec.name, opaque(state));
+  rec.restart = ActorRec::Unlowered;
+  rec.decl = decl;
+  rec.state = state;
+  actors_.push_back(rec);
+  int32_t ai = static_cast<int32_t>(actors_.size() - 1);
+  handle = hostHandle(HostKind::Actor, static_cast<uint64_t>(ai));
+  int64_t task;
+  return spawnTask(d.init, TaskHost::ActorLoop, nullptr, 0, nullptr, false, task, ai);
+}
+
+bool Interpreter::Impl::msgIndex(void *msg, uint32_t decl, uint64_t &index) {
+  if (hostIndex(fromOpaque(msg), HostKind::Msg, index)) {
+    auto it = msgs_.find(index);
+    if (it != msgs_.end() && it->second.decl == decl)
+      return true;
+  }
+  memError_ = "internal error: the mailbox of actor " + m_.actors()[decl].name.str() +
+              " holds something that is not one of its messages";
+  return false;
+}
+
+bool Interpreter::Impl::failMsg(void *msg, uint32_t decl, int64_t status) {
+  uint64_t i;
+  if (!msgIndex(msg, decl, i))
+    return false;
+  ActorMsg &m = msgs_.find(i)->second;
+  if (m.reply) // the caller gets the status and drops the message
+    qz_chan_try_send(m.reply, status);
+  else
+    msgs_.erase(i);
+  return true;
+}
+
+bool Interpreter::Impl::actorStub(const Op &op, CFunc *cf, Slot *R, int &outcome) {
+  TaskHost *self = curHost_;
+  const ActorDecl &d = m_.actors()[op.b];
+  const CallInfo &ci = cf->calls[op.a];
+  const Function *impl = ci.callee;
+  const bool sync = !impl->returnType()->isVoid();
+  llvm::StringRef stub = op.inst->callee()->name();
+  if (!tasksActive_ || !self || !self->task) {
+    memError_ = "@" + stub.str() + " outside a task";
+    return false;
+  }
+  const uint32_t *regs = cf->regLists.data() + ci.firstArg;
+  std::string notRunning = "actor " + d.name.str() + " is not running";
+  if (!self->stubMsg) {
+    // As actor-lower's stub: the message, a reply channel for a result, send.
+    int32_t ai = actorOf(R[regs[0]].i, stub);
+    if (ai < 0)
+      return false;
+    if (msgs_.size() >= kMaxMsgs) {
+      memError_ = "@" + stub.str() + ": too many actor messages";
+      return false;
+    }
+    ActorMsg msg;
+    msg.decl = op.b;
+    msg.method = op.c;
+    for (uint32_t k = 1; k < ci.numArgs; ++k)
+      msg.args.push_back(R[regs[k]]);
+    if (sync)
+      msg.reply = qz_chan_new(1);
+    qz_chan *reply = msg.reply;
+    uint64_t idx = nextMsg_++;
+    msgs_.try_emplace(idx, std::move(msg));
+    if (!qz_actor_send(actors_[static_cast<size_t>(ai)].a,
+                       opaque(hostHandle(HostKind::Msg, idx)))) {
+      if (reply)
+        qz_chan_free(reply);
+      msgs_.erase(idx);
+      rtPanic_ = std::move(notRunning);
+      outcome = 2;
+      return true;
+    }
+    if (!sync) {
+      outcome = 0;
+      return true;
+    }
+    self->stubMsg = idx + 1;
+  }
+  uint64_t idx = self->stubMsg - 1;
+  auto it = msgs_.find(idx);
+  if (it == msgs_.end()) {
+    memError_ = "internal error: @" + stub.str() + " lost the message it waits on";
+    return false;
+  }
+  int64_t st = qz_chan_recv_poll(it->second.reply, &self->recvSlot, self->task);
+  if (st == QZ_PENDING) {
+    outcome = 1;
+    return true;
+  }
+  self->stubMsg = 0;
+  int64_t status = st == QZ_READY ? self->recvSlot : 0;
+  qz_chan_free(it->second.reply);
+  Slot result = std::move(it->second.result);
+  msgs_.erase(it);
+  if (status == 1) {
+    R[op.dst] = std::move(result);
+    outcome = 0;
+    return true;
+  }
+  rtPanic_ = status == 2 ? "actor " + d.name.str() + " panicked in " + methodName(d, impl) + "()"
+                         : std::move(notRunning);
+  outcome = 2;
+  return true;
+}
+
+int64_t Interpreter::Impl::pollActorLoop(TaskHost &h) {
+  // actor-lower's @A.actor.loop, step by step; the context runs @A.init and
+  // the methods (which may suspend), the rest is here.
+  const size_t ai = static_cast<size_t>(h.actor);
+  const uint32_t decl = actors_[ai].decl;
+  const ActorDecl &d = m_.actors()[decl];
+  for (;;) {
+    qz_actor *a = actors_[ai].a;
+    switch (h.phase) {
+    case TaskHost::Start: {
+      (void)qz_actor_state(a);
+      int64_t mode = qz_actor_run_mode(a);
+      // The message in flight when the last run panicked.
+      if (qz_actor_has_failed(a) && !failMsg(qz_actor_take_failed(a), decl, 2)) {
+        trapTask(h, memError_);
+        return QZ_PENDING;
+      }
+      if (mode == QZ_ACTOR_TERMINATING) {
+        h.phase = TaskHost::Drain;
+        continue;
+      }
+      Slot st;
+      st.i = actors_[ai].state;
+      if (!enterFrame(frames_, regs_, get(*d.init), &st)) {
+        trapTask(h, memError_);
+        return QZ_PENDING;
+      }
+      h.phase = TaskHost::Init;
+      continue;
+    }
+    case TaskHost::Init:
+    case TaskHost::Method: {
+      suspended_ = false;
+      InterpResult r = execute();
+      if (suspended_) {
+        suspended_ = false;
+        return QZ_PENDING;
+      }
+      if (r.kind == InterpResult::Panicked)
+        return actorPanicked(h, r);
+      if (r.kind != InterpResult::Returned) {
+        failRun(std::move(r));
+        return QZ_PENDING;
+      }
+      if (h.phase == TaskHost::Method) {
+        qz_actor_clear_current(a);
+        auto it = msgs_.find(h.curMsg);
+        h.curMsg = 0;
+        if (it == msgs_.end()) {
+          trapTask(h, "internal error: actor " + d.name.str() + " lost its message");
+          return QZ_PENDING;
+        }
+        if (it->second.reply) {
+          it->second.result = std::move(lastRet_);
+          qz_chan_try_send(it->second.reply, 1);
+        } else {
+          msgs_.erase(it);
+        }
+      }
+      h.phase = TaskHost::Next;
+      continue;
+    }
+    case TaskHost::Next:
+    case TaskHost::Drain: {
+      int64_t st = qz_actor_recv_poll(a, &h.mailSlot, h.task);
+      if (st == QZ_PENDING)
+        return QZ_PENDING;
+      if (st != QZ_READY) { // closed and drained
+        qz_actor_finished(a);
+        return QZ_READY;
+      }
+      if (h.phase == TaskHost::Drain) {
+        if (!failMsg(h.mailSlot, decl, 3)) {
+          trapTask(h, memError_);
+          return QZ_PENDING;
+        }
+        continue;
+      }
+      uint64_t mi;
+      if (!msgIndex(h.mailSlot, decl, mi)) {
+        trapTask(h, memError_);
+        return QZ_PENDING;
+      }
+      const ActorMsg &msg = msgs_.find(mi)->second;
+      const Function *impl = d.methods[msg.method];
+      auto [nit, inserted] = methodNames_.try_emplace(impl);
+      if (inserted)
+        nit->second = methodName(d, impl);
+      qz_actor_set_current(a, h.mailSlot, nit->second.c_str());
+      llvm::SmallVector<Slot, 6> args;
+      args.emplace_back();
+      args.back().i = actors_[ai].state;
+      args.append(msg.args.begin(), msg.args.end());
+      if (!enterFrame(frames_, regs_, get(*impl), args.data())) {
+        trapTask(h, memError_);
+        return QZ_PENDING;
+      }
+      h.curMsg = mi;
+      h.phase = TaskHost::Method;
+      continue;
+    }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Runtime operations
+//===----------------------------------------------------------------------===//
 
 bool Interpreter::Impl::pollOp(RtFn fn, const int64_t *args, TaskHost &self,
                                int64_t &st) {
@@ -2350,18 +3010,22 @@ bool Interpreter::Impl::pollOp(RtFn fn, const int64_t *args, TaskHost &self,
                 " (a pending operation must be called again with the same arguments)";
     return false;
   }
-  qz_chan *ch = nullptr;
+  ChanRec *cr = nullptr;
+  int32_t ai = -1;
   if (fn == RtFn::ChanSendPoll || fn == RtFn::ChanRecvPoll) {
-    ch = chanOf(args[0]);
-    if (!ch) {
-      memError_ = std::string("@") + rtName(fn) + ": the argument is not a channel";
+    cr = chanOf(args[0], rtName(fn));
+    if (!cr)
       return false;
-    }
+  } else if (fn == RtFn::ActorRecvPoll || fn == RtFn::ActorStopPoll) {
+    ai = actorOf(args[0], rtName(fn));
+    if (ai < 0)
+      return false;
   }
+  const bool wasParked = self.parked;
   const Type *i64 = m_.types().i64();
   switch (fn) {
   case RtFn::ChanSendPoll:
-    st = qz_chan_send_poll(ch, args[1], self.task);
+    st = qz_chan_send_poll(cr->ch, args[1], self.task);
     break;
   case RtFn::ChanRecvPoll:
     // Check the destination first, so that a bad pointer traps before the
@@ -2369,13 +3033,31 @@ bool Interpreter::Impl::pollOp(RtFn fn, const int64_t *args, TaskHost &self,
     // receive is completed by the sender, while this task sleeps).
     if (!resolve(args[1], i64, "qz_chan_recv_poll: store"))
       return false;
-    st = qz_chan_recv_poll(ch, &self.recvSlot, self.task);
+    st = qz_chan_recv_poll(cr->ch, &self.recvSlot, self.task);
     if (st == QZ_READY) {
       Slot *cell = resolve(args[1], i64, "qz_chan_recv_poll: store");
       if (!cell)
         return false;
       cell->i = self.recvSlot;
     }
+    break;
+  case RtFn::ActorRecvPoll: {
+    // The message pointer is opaque to the runtime: the bits come back as
+    // they were sent.
+    const Type *ptr = m_.types().ptr();
+    if (!resolve(args[1], ptr, "qz_actor_recv_poll: store"))
+      return false;
+    st = qz_actor_recv_poll(actors_[static_cast<size_t>(ai)].a, &self.mailSlot, self.task);
+    if (st == QZ_READY) {
+      Slot *cell = resolve(args[1], ptr, "qz_actor_recv_poll: store");
+      if (!cell)
+        return false;
+      cell->i = fromOpaque(self.mailSlot);
+    }
+    break;
+  }
+  case RtFn::ActorStopPoll:
+    st = qz_actor_stop_poll(actors_[static_cast<size_t>(ai)].a, self.task);
     break;
   case RtFn::UsleepPoll:
     st = qz_usleep_poll(args[0] < 0 ? 0 : args[0], self.task);
@@ -2387,6 +3069,12 @@ bool Interpreter::Impl::pollOp(RtFn fn, const int64_t *args, TaskHost &self,
     memError_ = "internal error: not a poll-form operation";
     return false;
   }
+  if (cr) { // who waits on a channel (qz_chan_free must not free it then)
+    if (wasParked && cr->parked)
+      --cr->parked;
+    if (st == QZ_PENDING)
+      ++cr->parked;
+  }
   self.parked = st == QZ_PENDING;
   self.parkedFn = fn;
   self.parkedArgs[0] = args[0];
@@ -2394,9 +3082,10 @@ bool Interpreter::Impl::pollOp(RtFn fn, const int64_t *args, TaskHost &self,
   return true;
 }
 
-bool Interpreter::Impl::spawnTask(const Function &target, TaskHost::Kind kind,
+bool Interpreter::Impl::spawnTask(const Function *target, TaskHost::Kind kind,
                                   const Slot *args, int64_t frameVal,
-                                  const std::string *name, bool plain, int64_t &handle) {
+                                  const std::string *name, bool plain, int64_t &handle,
+                                  int32_t actor) {
   if (!tasksActive_ || !curHost_) {
     memError_ = "spawn outside a running task";
     return false;
@@ -2406,14 +3095,18 @@ bool Interpreter::Impl::spawnTask(const Function &target, TaskHost::Kind kind,
     return false;
   }
   TaskHost *h = newHost(kind);
-  h->fn = &target;
+  h->fn = target;
   h->frameVal = frameVal;
+  h->actor = actor;
   if (name)
     h->name = *name;
   if (kind == TaskHost::Interp &&
-      !enterFrame(h->ctx.frames, h->ctx.regs, get(target), args))
+      !enterFrame(h->ctx.frames, h->ctx.regs, get(*target), args))
     return false;
-  if (plain)
+  if (actor >= 0) // the actor's loop task: the runtime names it after the actor
+    qz_actor_start(actors_[static_cast<size_t>(actor)].a, &Impl::pollTask, h,
+                   &restartNotExpected);
+  else if (plain)
     qz_spawn(&Impl::pollTask, h);
   else
     qz_spawn_named(&Impl::pollTask, h, name ? h->name.c_str() : nullptr);
@@ -2425,7 +3118,8 @@ bool Interpreter::Impl::taskRuntimeCall(const Op &op, CFunc *cf, Slot *R) {
   const uint32_t *regs = cf->regLists.data() + op.a;
   auto arg = [&](unsigned k) { return R[regs[k]].i; };
   RtFn fn = static_cast<RtFn>(op.b);
-  std::string callee = "@" + op.inst->callee()->name().str();
+  llvm::StringRef name = op.inst->callee()->name();
+  std::string callee = "@" + name.str();
   auto bad = [&](const std::string &what) {
     memError_ = callee + ": " + what;
     return false;
@@ -2434,20 +3128,41 @@ bool Interpreter::Impl::taskRuntimeCall(const Op &op, CFunc *cf, Slot *R) {
     TaskHost *t = taskOf(h);
     return t && t == curHost_ ? t : nullptr;
   };
+  // A poll or restart function (func.addr) of this module with a body.
+  auto funcArg = [&](unsigned k, const char *what, const char *type, const Function *&out) {
+    uint64_t fi;
+    if (!hostIndex(arg(k), HostKind::Func, fi) || fi >= funcTable_.size())
+      return bad("argument " + std::to_string(k + 1) +
+                 " is not a function address (func.addr)");
+    out = funcTable_[fi];
+    if (out->isDeclaration() || out->type()->str() != type)
+      return bad("@" + out->name().str() + " is not " + what + " " + type + " with a body");
+    return true;
+  };
+  int32_t ai = -1;
+  if (fn >= kFirstActorFn) {
+    if (!tasksActive_)
+      return bad("called outside a concurrent run");
+    if (fn != RtFn::ActorCreate && (ai = actorOf(arg(0), name)) < 0)
+      return false;
+  }
+  qz_actor *a = ai >= 0 ? actors_[static_cast<size_t>(ai)].a : nullptr;
   switch (fn) {
   case RtFn::ChanSendPoll:
   case RtFn::ChanRecvPoll:
   case RtFn::UsleepPoll:
-  case RtFn::YieldPoll: {
+  case RtFn::YieldPoll:
+  case RtFn::ActorRecvPoll:
+  case RtFn::ActorStopPoll: {
     // The explicit form of an await (after coro-split): self comes last.
     TaskHost *self = runningTask(arg(op.c - 1));
     if (!self)
       return bad("the task argument is not the running task");
-    int64_t a[2] = {0, 0};
+    int64_t as[2] = {0, 0};
     for (unsigned k = 0; k + 1 < op.c && k < 2; ++k)
-      a[k] = arg(k);
+      as[k] = arg(k);
     int64_t st;
-    if (!pollOp(fn, a, *self, st))
+    if (!pollOp(fn, as, *self, st))
       return false;
     R[op.dst].i = st;
     return true;
@@ -2458,30 +3173,58 @@ bool Interpreter::Impl::taskRuntimeCall(const Op &op, CFunc *cf, Slot *R) {
       return bad("channel capacity too large");
     if (chans_.size() >= kMaxChans)
       return bad("too many channels");
-    chans_.push_back(qz_chan_new(cap));
-    R[op.dst].i = hostHandle(HostKind::Chan, chans_.size() - 1);
+    uint64_t idx = nextChan_++;
+    chans_[idx].ch = qz_chan_new(cap);
+    R[op.dst].i = hostHandle(HostKind::Chan, idx);
     return true;
   }
+  case RtFn::ChanFree:
+    if (arg(0) == 0) // like the runtime's qz_chan_free(NULL)
+      return true;
+    [[fallthrough]];
   case RtFn::ChanClose:
   case RtFn::ChanLen:
-  case RtFn::ChanTryRecv: {
-    qz_chan *ch = chanOf(arg(0));
-    if (!ch)
-      return bad("the argument is not a channel");
-    if (fn == RtFn::ChanClose) {
-      qz_chan_close(ch);
-    } else if (fn == RtFn::ChanLen) {
-      R[op.dst].i = qz_chan_len(ch);
-    } else {
+  case RtFn::ChanTryRecv:
+  case RtFn::ChanTrySend: {
+    ChanRec *cr = chanOf(arg(0), name);
+    if (!cr)
+      return false;
+    switch (fn) {
+    case RtFn::ChanClose:
+      qz_chan_close(cr->ch);
+      cr->closed = true;
+      break;
+    case RtFn::ChanLen:
+      R[op.dst].i = qz_chan_len(cr->ch);
+      break;
+    case RtFn::ChanTrySend:
+      if (cr->closed) { // the runtime would panic (qz_panic_str)
+        rtPanic_ = "send on closed channel";
+        return false;
+      }
+      R[op.dst].i = qz_chan_try_send(cr->ch, arg(1));
+      break;
+    case RtFn::ChanFree: {
+      if (cr->parked)
+        return bad("the channel is freed while a task waits on it");
+      qz_chan_free(cr->ch);
+      uint64_t idx;
+      hostIndex(arg(0), HostKind::Chan, idx);
+      chans_.erase(idx);
+      break;
+    }
+    default: { // try_recv
       const Type *i64 = m_.types().i64();
       Slot *cell = resolve(arg(1), i64, "qz_chan_try_recv: store");
       if (!cell)
         return false;
       int64_t v = 0;
-      bool got = qz_chan_try_recv(ch, &v);
+      bool got = qz_chan_try_recv(cr->ch, &v);
       if (got)
         cell->i = v; // nothing ran in between: the cell has not moved
       R[op.dst].i = got;
+      break;
+    }
     }
     return true;
   }
@@ -2497,31 +3240,94 @@ bool Interpreter::Impl::taskRuntimeCall(const Op &op, CFunc *cf, Slot *R) {
     return true;
   case RtFn::SpawnNamed:
   case RtFn::SpawnPlain: {
-    uint64_t fi;
-    if (!hostIndex(arg(0), HostKind::Func, fi) || fi >= funcTable_.size())
-      return bad("the first argument is not a function address (func.addr)");
-    const Function *target = funcTable_[fi];
-    if (target->isDeclaration() || target->type()->str() != "fn(ptr, ptr) -> i64")
-      return bad("@" + target->name().str() +
-                 " is not a poll function fn(ptr, ptr) -> i64 with a body");
-    std::string name;
+    const Function *target;
+    if (!funcArg(0, "a poll function", "fn(ptr, ptr) -> i64", target))
+      return false;
+    std::string tname;
     bool named = false;
     if (fn == RtFn::SpawnNamed && arg(2) != 0) {
-      int64_t v = arg(2);
-      uint64_t idx = static_cast<uint64_t>(v) & 0xffffffffu;
-      if (v >= 0 || (static_cast<uint64_t>(v) & kVecTag) == kVecTag ||
-          idx >= strings_.size())
+      const char *s = cString(arg(2));
+      if (!s)
         return bad("the name does not point at a string constant");
-      name = strings_[idx].str();
+      tname = s;
       named = true;
     }
     int64_t handle;
-    if (!spawnTask(*target, TaskHost::Poll, nullptr, arg(1), named ? &name : nullptr,
+    if (!spawnTask(target, TaskHost::Poll, nullptr, arg(1), named ? &tname : nullptr,
                    fn == RtFn::SpawnPlain, handle))
       return false;
     R[op.dst].i = handle;
     return true;
   }
+
+  // Actors: the runtime's own (runtime/actor.cpp); the state and message
+  // pointers are interpreter pointers it keeps opaque.
+  case RtFn::ActorCreate: {
+    const char *s = cString(arg(0));
+    if (!s)
+      return bad("the name does not point at a string constant");
+    if (actors_.size() >= kMaxActors)
+      return bad("too many actors");
+    ActorRec rec;
+    rec.name = internActorName(s);
+    rec.a = qz_actor_create(rec.name, opaque(arg(1)));
+    actors_.push_back(rec);
+    R[op.dst].i = hostHandle(HostKind::Actor, actors_.size() - 1);
+    return true;
+  }
+  case RtFn::ActorStart: {
+    // After coro-split: qz_actor_start(h, func.addr @F.task, frame,
+    // func.addr @qz.spawn_actor.F), the frame made by `new`.
+    const Function *poll, *restart;
+    if (!funcArg(1, "a poll function", "fn(ptr, ptr) -> i64", poll) ||
+        !funcArg(3, "a restart function", "fn(ptr) -> void", restart))
+      return false;
+    int64_t handle;
+    if (!spawnTask(poll, TaskHost::Poll, nullptr, arg(2), nullptr, false, handle, ai))
+      return false;
+    actors_[static_cast<size_t>(ai)].restart = ActorRec::PostSplit;
+    actors_[static_cast<size_t>(ai)].restartFn = restart;
+    R[op.dst].i = handle;
+    return true;
+  }
+  case RtFn::ActorState:
+    R[op.dst].i = fromOpaque(qz_actor_state(a));
+    return true;
+  case RtFn::ActorRunMode:
+    R[op.dst].i = qz_actor_run_mode(a);
+    return true;
+  case RtFn::ActorHasFailed:
+    R[op.dst].i = qz_actor_has_failed(a);
+    return true;
+  case RtFn::ActorTakeFailed:
+    R[op.dst].i = fromOpaque(qz_actor_take_failed(a));
+    return true;
+  case RtFn::ActorSetCurrent: {
+    const char *method = cString(arg(2));
+    if (!method)
+      return bad("the method name does not point at a string constant");
+    qz_actor_set_current(a, opaque(arg(1)), method);
+    return true;
+  }
+  case RtFn::ActorClearCurrent:
+    qz_actor_clear_current(a);
+    return true;
+  case RtFn::ActorSend:
+    R[op.dst].i = qz_actor_send(a, opaque(arg(1)));
+    return true;
+  case RtFn::ActorFinished:
+    qz_actor_finished(a);
+    return true;
+  case RtFn::ActorLink: {
+    int32_t bi = actorOf(arg(1), name);
+    if (bi < 0)
+      return false;
+    qz_actor_link(a, actors_[static_cast<size_t>(bi)].a);
+    return true;
+  }
+  case RtFn::ActorStatus:
+    R[op.dst].i = qz_actor_status(a);
+    return true;
   default:
     return bad("internal error: not a task runtime function");
   }

@@ -13,6 +13,12 @@
 // interpreter context (frame stack and registers) that an `await` answered
 // "pending" suspends, and after it (`func.addr`, `new`/`free`,
 // `qz_spawn_named`, poll-form calls with an explicit self, `@main.task`).
+// Actors run on the runtime's actors (mailbox, status, links, stop) in every
+// form: before actor-lower (the interpreter runs the stubs and the message
+// loop itself), after it (body-less `@qz.spawn_actor.F`) and after
+// coro-split (`qz_actor_start`). A panic in an actor's loop task is caught
+// as the native runtime catches it: the "actor A panicked in m(): ..." line,
+// then the loop restarts (or the actor terminates) and the program goes on.
 #pragma once
 
 #include "mir/IR.h"
@@ -58,9 +64,10 @@ struct InterpOptions {
 
 class Interpreter {
 public:
-  /// Program output (qz_print_*) goes to `out`. `err` is kept for diagnostics
-  /// of the interpreter itself; run() reports failures in its result and
-  /// prints nothing there.
+  /// Program output (qz_print_*) goes to `out`. run() reports failures in
+  /// its result; the only thing it prints on `err` is what a native program
+  /// prints there and survives: the line of a panic in an actor ("actor A
+  /// panicked in m(): MSG at FILE:L:C"), after flushing `out`.
   Interpreter(const Module &m, llvm::raw_ostream &out, llvm::raw_ostream &err,
               InterpOptions opts = {});
   ~Interpreter();
@@ -69,9 +76,10 @@ public:
 
   /// Runs f with integer arguments (normalised to each parameter's width).
   /// Functions are translated on first use and cached: call invalidate()
-  /// after changing the module. In a concurrent program (one that declares
-  /// a poll-form runtime operation, `qz.spawn.*`, `qz_spawn_named`, or defines
-  /// `@main.task`), f runs as the root task of a deterministic runtime run;
+  /// after changing the module. In a concurrent program (one that has actors,
+  /// declares a poll-form runtime operation, `qz.spawn.*`,
+  /// `qz.spawn_actor.*`, `qz_spawn_named` or an actor runtime function, or
+  /// defines `@main.task`), f runs as the root task of a deterministic run;
   /// `@main.task(%frame, %self)` with no arguments gets a zeroed `main.frame`
   /// and its result is what it passed to qz_task_set_result. The runtime's
   /// deterministic mode is process-wide: run one concurrent program at a time.
