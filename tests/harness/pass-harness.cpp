@@ -107,8 +107,8 @@ Observation observe(const Module &m) {
   }
   out.flush();
   err.flush();
-  // Runs that hit the limit, or need a runtime service the interpreter does
-  // not provide (tasks, channels, actors), are not comparable.
+  // Runs that hit the limit, or call a runtime function the interpreter does
+  // not implement (it runs tasks, channels and actors), are not comparable.
   o.diverged = o.err.find("instruction limit exceeded") != std::string::npos ||
                o.err.find("which the interpreter does not implement") != std::string::npos;
   return o;
@@ -244,7 +244,8 @@ bool checkModule(std::unique_ptr<Module> m, const std::string &name,
   if (before.diverged) {
     if (Verbose)
       outs() << "skip " << name
-             << " (does not terminate within the limit, or needs the task runtime)\n";
+             << " (does not terminate within the limit, or calls a runtime function the "
+                "interpreter does not implement)\n";
     return true;
   }
   for (const std::string &pass : passes) {
