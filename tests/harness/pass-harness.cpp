@@ -43,6 +43,11 @@ static cl::opt<std::string> Pipeline(
     cl::init("O2"), cl::cat(Cat));
 static cl::opt<unsigned> Random("random", cl::desc("Also check N random modules"),
                                 cl::init(0), cl::cat(Cat));
+static cl::opt<unsigned> RandomAwaits(
+    "random-awaits",
+    cl::desc("Random modules: percent of statements that are suspension points "
+             "(await @qz_yield_poll), so coro-split rewrites them"),
+    cl::init(0), cl::cat(Cat));
 static cl::opt<uint64_t> Seed("seed", cl::desc("First seed for --random"), cl::init(1),
                               cl::cat(Cat));
 static cl::opt<uint64_t> Limit("limit",
@@ -87,6 +92,12 @@ bool isConcurrent(const Module &m) {
   return false;
 }
 
+/// Runs per observation of the module being checked: the scheduler seeds for
+/// a concurrent input, else 1. Chosen once per input (checkModule), since a
+/// pass may delete the last await of a module (unreachable code) without
+/// changing what it does.
+unsigned g_runsPerObservation = 1;
+
 Observation observe(const Module &m) {
   Observation o;
   raw_string_ostream out(o.out), err(o.err);
@@ -94,7 +105,7 @@ Observation observe(const Module &m) {
   opts.instructionLimit = Limit;
   // A concurrent module runs once per seed; every run is part of what it
   // does, so a pass that changes the outcome under any seed is caught.
-  unsigned seeds = isConcurrent(m) ? std::max(1u, unsigned(SchedulerSeeds)) : 1;
+  unsigned seeds = g_runsPerObservation;
   for (unsigned k = 1; k <= seeds; ++k) {
     opts.seed = k;
     int status = runMain(m, out, err, opts);
@@ -235,6 +246,7 @@ bool checkModule(std::unique_ptr<Module> m, const std::string &name,
     printVerifierErrors(errs(), errors);
     return false;
   }
+  g_runsPerObservation = isConcurrent(*m) ? std::max(1u, unsigned(SchedulerSeeds)) : 1;
   Observation before = observe(*m);
   if (PrintModules)
     outs() << "; " << name << reproHint << ": exit " << before.status << ", "
@@ -344,7 +356,9 @@ int main(int argc, char **argv) {
   for (unsigned k = 0; k < Random; ++k) {
     uint64_t seed = Seed + k;
     ++checked;
-    if (!checkModule(testing::generateRandomModule(seed), "random module",
+    testing::RandomMIROptions ro;
+    ro.awaitPercent = RandomAwaits;
+    if (!checkModule(testing::generateRandomModule(seed, ro), "random module",
                      passes, " (seed " + std::to_string(seed) + ")"))
       ++failed;
   }

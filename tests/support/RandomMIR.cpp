@@ -66,6 +66,7 @@ private:
   Builder b_;
   const Type *optTy_ = nullptr, *pairTy_ = nullptr;
   Function *println_ = nullptr;
+  Function *yield_ = nullptr; ///< qz_yield_poll, when awaitPercent > 0
   llvm::SmallVector<Function *, 4> helpers_;
   FnState f_;
   unsigned scope_ = 0, gensym_ = 0;
@@ -180,6 +181,10 @@ void Generator::stmts(unsigned depth) {
 void Generator::stmt(unsigned depth) {
   TypeContext &t = m_->types();
   unsigned kind = rng_.below(depth ? 11 : 6);
+  if (o_.awaitPercent && rng_.chance(o_.awaitPercent)) {
+    b_.await(yield_, {});
+    return;
+  }
   if (rng_.chance(o_.panicPercent)) {
     Block *boom = block("boom"), *cont = block("cont");
     b_.condBr(cond(1), boom, cont);
@@ -322,6 +327,8 @@ std::unique_ptr<Module> Generator::run() {
   pairTy_ = t.createNamedStruct("Pair");
   t.setStructBody(pairTy_, {t.i64(), t.i64()});
   println_ = m_->createFunction("qz_println_i64", t.function({t.i64()}, t.voidTy()));
+  if (o_.awaitPercent)
+    yield_ = m_->createFunction("qz_yield_poll", t.function({t.ptr()}, t.i64()));
   for (unsigned h = 0; h < o_.numHelpers; ++h)
     helpers_.push_back(m_->createFunction(("h" + llvm::Twine(h)).str(),
                                           t.function({t.i64(), t.i64()}, t.i64())));

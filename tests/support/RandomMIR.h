@@ -7,7 +7,8 @@
 // through block arguments, `match` over an Option with nested literal
 // patterns, struct fields written through `struct.addr`, divisions whose
 // divisor may be zero (so some runs panic), conditional `panic`s, prints, and
-// calls between functions. Every loop is bounded and the call graph is
+// calls between functions, and optionally suspension points (awaits, for
+// coro-split). Every loop is bounded and the call graph is
 // acyclic, so every module terminates; @main returns an i64 that mixes the
 // variables, so a miscompiled value changes the exit status or the output.
 // The same seed and options give the same module on every platform.
@@ -27,6 +28,11 @@ struct RandomMIROptions {
   unsigned maxDepth = 3;      ///< nesting of if / loop / match
   unsigned maxTrip = 4;       ///< loop trip counts are in [0, maxTrip]
   unsigned panicPercent = 3;  ///< chance a statement is a conditional panic
+  /// Chance a statement is a suspension point, `await @qz_yield_poll()`
+  /// (the task yields once and goes on): functions that await, and their
+  /// callers, become state machines under coro-split. 0 keeps the modules of
+  /// earlier versions exactly (no random number is drawn for it).
+  unsigned awaitPercent = 0;
 };
 
 std::unique_ptr<Module> generateRandomModule(uint64_t seed,
