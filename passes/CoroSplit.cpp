@@ -335,6 +335,52 @@ void CoroSplitter::buildPoll(Function &f) {
         frameAllocas.insert(v);
       saved.insert(v);
     }
+  // An alloca's memory must also outlive the poll when a pointer derived
+  // from it (struct.addr, select, a block parameter it flows into) is live
+  // into a resume block, or when such a pointer escapes into memory: a
+  // store of it, which includes the argument stores into a suspending
+  // callee's frame. Those allocas move into the frame too; the derived
+  // pointers are then saved like other values and point into the frame.
+  DenseSet<const Value *> liveAcross;
+  for (const Point &pt : pts)
+    for (unsigned idx : live.liveIn(pt.resumeAt))
+      liveAcross.insert(live.value(idx));
+  for (Block &bb : poll.blocks())
+    for (Instruction &i : bb.insts()) {
+      if (i.opcode() != Opcode::Alloca || frameAllocas.count(&i))
+        continue;
+      SmallVector<Value *, 8> work{&i};
+      DenseSet<Value *> seen{&i};
+      bool mustMove = false;
+      while (!work.empty() && !mustMove) {
+        Value *d = work.pop_back_val();
+        if (d != &i && liveAcross.count(d)) {
+          mustMove = true;
+          break;
+        }
+        for (Use &u : d->uses()) {
+          Instruction *user = u.user();
+          unsigned k = u.operandNo();
+          Value *derived = nullptr;
+          if (user->opcode() == Opcode::FieldAddr && k == 0)
+            derived = user;
+          else if (user->opcode() == Opcode::Select && k != 0)
+            derived = user;
+          else if (user->opcode() == Opcode::Store && k == 0)
+            mustMove = true;
+          else if (user->isTerminator())
+            for (const Successor &sc : user->successors())
+              if (k >= sc.firstArg && k < sc.firstArg + sc.numArgs && !sc.pattern)
+                derived = sc.block->arg(k - sc.firstArg);
+          if (derived && seen.insert(derived).second)
+            work.push_back(derived);
+        }
+      }
+      if (mustMove) {
+        frameAllocas.insert(&i);
+        saved.insert(&i);
+      }
+    }
 
   // Frame layout: state, result, parameters, then one slot per saved value
   // (a parameter's load reuses its field) and per frame alloca.
@@ -354,6 +400,18 @@ void CoroSplitter::buildPoll(Function &f) {
     auto *i = dyn_cast<Instruction>(v);
     fields.push_back(frameAllocas.count(v) ? i->auxType() : v->type());
   }
+  // An alloca outside the entry block gives a fresh zeroed object each time
+  // it runs (in a loop, say); its frame field is zeroed there instead, by
+  // copying a field that is never written (the frame starts zeroed), which
+  // works for every type, pointers included.
+  DenseMap<const Type *, unsigned> zeroField;
+  for (Value *v : saved) {
+    auto *a = dyn_cast<Instruction>(v);
+    if (frameAllocas.count(v) && a->parent() != body && !zeroField.count(a->auxType())) {
+      zeroField[a->auxType()] = fields.size();
+      fields.push_back(a->auxType());
+    }
+  }
   tc_.setStructBody(frameTy, fields);
 
   // Frame allocas: their address is a field of the frame, computed in the
@@ -365,6 +423,12 @@ void CoroSplitter::buildPoll(Function &f) {
     b.setInsertPoint(tmpBr);
     Instruction *addr = b.fieldAddr(frameTy, frame, slotOf[v]);
     addr->setName(a->name());
+    if (a->parent() != body) {
+      b.setInsertPoint(a);
+      b.setLoc(a->loc());
+      const Type *t = a->auxType();
+      b.store(b.load(t, b.fieldAddr(frameTy, frame, zeroField[t])), addr);
+    }
     a->replaceAllUsesWith(addr);
     a->eraseFromParent();
   }
