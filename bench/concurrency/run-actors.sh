@@ -34,6 +34,8 @@ OUT=${BENCH_OUT:-/tmp/qmir-bench-actors}
 TIMEOUT=${BENCH_TIMEOUT:-300}
 mkdir -p "$OUT/bin" "$OUT/src" "$OUT/logs" "$OUT/erl"
 log() { echo "$*" >&2; }
+# Installs golang-go and erlang if missing, picks QZC, table-cell helpers.
+. "$HERE/common.sh"
 
 # ---------------------------------------------------------------- sizes
 # actor_call: N synchronous calls; actor_cast: 4 senders x N async messages
@@ -48,7 +50,6 @@ fi
 OPS[actor_call]=${N[actor_call]}; UNIT[actor_call]=call
 OPS[actor_cast]=$(( 4 * ${N[actor_cast]} )); UNIT[actor_cast]=msg
 OPS[actor_crash]=${N[actor_crash]}; UNIT[actor_crash]=cycle
-commas() { echo "$1" | sed ':a; s/\B[0-9]\{3\}\>/,&/; ta'; }
 LABEL[actor_call]="request/reply, $(commas "${N[actor_call]}") synchronous calls"
 LABEL[actor_cast]="4 senders x $(commas "${N[actor_cast]}") async messages to one actor, then 1 call"
 LABEL[actor_crash]="crash + restart + one call, $(commas "${N[actor_crash]}") cycles (Go: recover(); Erlang: OTP supervisor)"
@@ -63,45 +64,6 @@ expected() {
 # Benchmarks whose programs print a line on stderr per crash: their timed runs
 # send stderr to /dev/null (the warm-up keeps it, in $OUT/logs).
 quiet() { [ "$1" = actor_crash ]; }
-
-# ---------------------------------------------------------------- tools
-as_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"
-  elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"
-  else return 1; fi
-}
-missing=()
-command -v go >/dev/null 2>&1 || missing+=(golang-go)
-{ command -v erl >/dev/null 2>&1 && command -v erlc >/dev/null 2>&1; } || missing+=(erlang)
-if [ ${#missing[@]} -gt 0 ] && [ "${NO_INSTALL:-0}" != 1 ]; then
-  log "installing ${missing[*]} with apt-get ..."
-  if command -v apt-get >/dev/null 2>&1 &&
-     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$OUT/logs/apt.log" 2>&1 &&
-     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-       "${missing[@]}" >>"$OUT/logs/apt.log" 2>&1; then
-    log "installed ${missing[*]}"
-  else
-    log "could not install ${missing[*]} (see $OUT/logs/apt.log); those columns will say so"
-  fi
-fi
-
-if [ -n "${QZC:-}" ]; then :
-elif [ -x "$ROOT/build-rel/bin/qzc" ]; then QZC=$ROOT/build-rel/bin/qzc
-elif [ -x "$ROOT/build/bin/qzc" ]; then QZC=$ROOT/build/bin/qzc
-else QZC=""; fi
-
-# A markdown-safe one-line cell text.
-cell() {
-  local s
-  s=$(printf '%s' "$1" | tr '\n' ' ' | sed 's/|/\\|/g; s/  */ /g; s/ $//')
-  if [ ${#s} -gt 150 ]; then s="${s:0:147}..."; fi
-  printf '%s' "$s"
-}
-first_error() {  # first line naming an error in a log, else its first line
-  local l
-  l=$(grep -m1 -i 'error' "$1" 2>/dev/null) || l=$(head -n1 "$1" 2>/dev/null)
-  cell "${l:-no output}"
-}
 
 # ---------------------------------------------------------------- build
 # CMD[impl:bench] = the command line (word-split, no quoting); FAIL[...] says why.

@@ -33,6 +33,8 @@ OUT=${BENCH_OUT:-/tmp/qmir-bench-concurrency}
 TIMEOUT=${BENCH_TIMEOUT:-300}
 mkdir -p "$OUT/bin" "$OUT/src" "$OUT/logs" "$OUT/erl"
 log() { echo "$*" >&2; }
+# Installs golang-go and erlang if missing, picks QZC, table-cell helpers.
+. "$HERE/common.sh"
 
 # ---------------------------------------------------------------- sizes
 BENCHES="pingpong skynet threadring"
@@ -41,7 +43,6 @@ N[pingpong]=1000000; N[skynet]=1000000; N[threadring]=10000000
 if [ "$QUICK" = 1 ]; then
   for b in $BENCHES; do N[$b]=$(( ${N[$b]} / 10 )); done
 fi
-commas() { echo "$1" | sed ':a; s/\B[0-9]\{3\}\>/,&/; ta'; }
 LABEL[pingpong]="ping-pong, $(commas "${N[pingpong]}") round trips"
 LABEL[skynet]="skynet, $(commas "${N[skynet]}") leaves"
 LABEL[threadring]="thread-ring, 503 tasks, $(commas "${N[threadring]}") hops"
@@ -52,45 +53,6 @@ expected() {
     skynet) echo $(( n * (n - 1) / 2 )) ;;
     threadring) echo $(( n % 503 + 1 )) ;;
   esac
-}
-
-# ---------------------------------------------------------------- tools
-as_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"
-  elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"
-  else return 1; fi
-}
-missing=()
-command -v go >/dev/null 2>&1 || missing+=(golang-go)
-{ command -v erl >/dev/null 2>&1 && command -v erlc >/dev/null 2>&1; } || missing+=(erlang)
-if [ ${#missing[@]} -gt 0 ] && [ "${NO_INSTALL:-0}" != 1 ]; then
-  log "installing ${missing[*]} with apt-get ..."
-  if command -v apt-get >/dev/null 2>&1 &&
-     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$OUT/logs/apt.log" 2>&1 &&
-     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-       "${missing[@]}" >>"$OUT/logs/apt.log" 2>&1; then
-    log "installed ${missing[*]}"
-  else
-    log "could not install ${missing[*]} (see $OUT/logs/apt.log); those columns will say so"
-  fi
-fi
-
-if [ -n "${QZC:-}" ]; then :
-elif [ -x "$ROOT/build-rel/bin/qzc" ]; then QZC=$ROOT/build-rel/bin/qzc
-elif [ -x "$ROOT/build/bin/qzc" ]; then QZC=$ROOT/build/bin/qzc
-else QZC=""; fi
-
-# A markdown-safe one-line cell text.
-cell() {
-  local s
-  s=$(printf '%s' "$1" | tr '\n' ' ' | sed 's/|/\\|/g; s/  */ /g; s/ $//')
-  if [ ${#s} -gt 150 ]; then s="${s:0:147}..."; fi
-  printf '%s' "$s"
-}
-first_error() {  # first line naming an error in a log, else its first line
-  local l
-  l=$(grep -m1 -i 'error' "$1" 2>/dev/null) || l=$(head -n1 "$1" 2>/dev/null)
-  cell "${l:-no output}"
 }
 
 # ---------------------------------------------------------------- build
