@@ -10,6 +10,7 @@
 // every third) natively and under many scheduler seeds; 2,000 runs of
 // create/link/crash/restart/bump/stop; deadlock reports naming actors.
 #include "qz_runtime.h"
+#include "RuntimeTestSupport.h"
 
 #include <gtest/gtest.h>
 
@@ -27,55 +28,9 @@
 #include <unistd.h>
 #include <vector>
 
+using namespace qz_test;
+
 namespace {
-
-// QZ_TEST_SCALE (0 < s <= 1, set by tools/sanitize-runtime.sh) scales the
-// iteration counts of the heavier tests down under sanitizers.
-int64_t scaled(int64_t n) {
-  const char *e = getenv("QZ_TEST_SCALE");
-  double s = e ? atof(e) : 1.0;
-  if (!(s > 0 && s <= 1))
-    s = 1.0;
-  return std::max<int64_t>(1, int64_t(double(n) * s));
-}
-
-// Fails the process if `kick()` is not called for `seconds` (checked every
-// `seconds`, so a stuck step is caught within twice that): a per-run timeout
-// for loops of many short runs, and a plain timeout for one long run.
-class Watchdog {
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::atomic<uint64_t> progress_{0};
-  std::thread th_;
-
-public:
-  Watchdog(int seconds, const char *what) {
-    th_ = std::thread([this, seconds, what] {
-      std::unique_lock<std::mutex> g(mu_);
-      uint64_t seen = progress_.load();
-      while (!cv_.wait_for(g, std::chrono::seconds(seconds), [this] { return done_; })) {
-        uint64_t now = progress_.load();
-        if (now == seen) {
-          fprintf(stderr, "watchdog: %s made no progress in %d s (hang after %llu steps)\n",
-                  what, seconds, (unsigned long long)now);
-          fflush(stderr);
-          _exit(3);
-        }
-        seen = now;
-      }
-    });
-  }
-  void kick() { progress_.fetch_add(1, std::memory_order_relaxed); }
-  ~Watchdog() {
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      done_ = true;
-    }
-    cv_.notify_one();
-    th_.join();
-  }
-};
 
 // Collects the actor panic lines (qz_actor_set_panic_output) in a temporary
 // file while alive: hundreds of restarts would flood the test log, and

@@ -4,6 +4,7 @@
 // print nor exit, close, explicit wakes and yields, I/O and foreign threads,
 // and the fatal error for a blocking operation on the scheduler thread.
 #include "qz_runtime.h"
+#include "RuntimeTestSupport.h"
 
 #include <gtest/gtest.h>
 
@@ -23,17 +24,9 @@
 #include <unistd.h>
 #include <vector>
 
-namespace {
+using namespace qz_test;
 
-// QZ_TEST_SCALE (0 < s <= 1, set by tools/sanitize-runtime.sh) scales the
-// iteration counts of the heavier tests down under sanitizers.
-int64_t scaled(int64_t n) {
-  const char *e = getenv("QZ_TEST_SCALE");
-  double s = e ? atof(e) : 1.0;
-  if (!(s > 0 && s <= 1))
-    s = 1.0;
-  return std::max<int64_t>(1, int64_t(double(n) * s));
-}
+namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -5,6 +5,7 @@
 // a spurious poll of an armed wait does not arm twice), natively and in
 // deterministic mode.
 #include "qz_runtime.h"
+#include "RuntimeTestSupport.h"
 
 #include <gtest/gtest.h>
 
@@ -20,50 +21,9 @@
 #include <unistd.h>
 #include <vector>
 
+using namespace qz_test;
+
 namespace {
-
-// QZ_TEST_SCALE (0 < s <= 1, set by tools/sanitize-runtime.sh) scales the
-// task counts down under sanitizers.
-int64_t scaled(int64_t n) {
-  const char *e = getenv("QZ_TEST_SCALE");
-  double s = e ? atof(e) : 1.0;
-  if (!(s > 0 && s <= 1))
-    s = 1.0;
-  return std::max<int64_t>(1, int64_t(double(n) * s));
-}
-
-class Watchdog {
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread th_;
-
-public:
-  Watchdog(int seconds, const char *what) {
-    th_ = std::thread([this, seconds, what] {
-      std::unique_lock<std::mutex> g(mu_);
-      if (!cv_.wait_for(g, std::chrono::seconds(seconds), [this] { return done_; })) {
-        fprintf(stderr, "watchdog: %s did not finish in %d s (lost wake-up?)\n", what, seconds);
-        fflush(stderr);
-        _exit(3);
-      }
-    });
-  }
-  ~Watchdog() {
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      done_ = true;
-    }
-    cv_.notify_one();
-    th_.join();
-  }
-};
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // ---- 10,000 sleeping tasks ------------------------------------------------
 

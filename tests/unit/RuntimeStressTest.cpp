@@ -3,6 +3,7 @@
 // channel wake-ups), a small skynet. Each runs under a watchdog so that a
 // lost wake-up fails the run instead of hanging it.
 #include "qz_runtime.h"
+#include "RuntimeTestSupport.h"
 
 #include <gtest/gtest.h>
 
@@ -15,34 +16,9 @@
 #include <unistd.h>
 #include <vector>
 
+using namespace qz_test;
+
 namespace {
-
-class Watchdog {
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread th_;
-
-public:
-  Watchdog(int seconds, const char *what) {
-    th_ = std::thread([this, seconds, what] {
-      std::unique_lock<std::mutex> g(mu_);
-      if (!cv_.wait_for(g, std::chrono::seconds(seconds), [this] { return done_; })) {
-        fprintf(stderr, "watchdog: %s did not finish in %d s (lost wake-up?)\n", what, seconds);
-        fflush(stderr);
-        _exit(3);
-      }
-    });
-  }
-  ~Watchdog() {
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      done_ = true;
-    }
-    cv_.notify_one();
-    th_.join();
-  }
-};
 
 // ---- task state machine under random wakes --------------------------------
 

@@ -3,6 +3,7 @@
 // struct with a state index, resumed by a switch, calling the poll forms of
 // the suspending operations and returning QZ_PENDING when they do.
 #include "qz_runtime.h"
+#include "RuntimeTestSupport.h"
 
 #include <gtest/gtest.h>
 
@@ -20,41 +21,9 @@
 #include <unistd.h>
 #include <vector>
 
+using namespace qz_test;
+
 namespace {
-
-// Fails the whole binary instead of hanging if a test does not finish.
-class Watchdog {
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread th_;
-
-public:
-  explicit Watchdog(int seconds, const char *what = "test") {
-    th_ = std::thread([this, seconds, what] {
-      std::unique_lock<std::mutex> g(mu_);
-      if (!cv_.wait_for(g, std::chrono::seconds(seconds), [this] { return done_; })) {
-        fprintf(stderr, "watchdog: %s did not finish in %d s (lost wake-up?)\n", what, seconds);
-        fflush(stderr);
-        _exit(3);
-      }
-    });
-  }
-  ~Watchdog() {
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      done_ = true;
-    }
-    cv_.notify_one();
-    th_.join();
-  }
-};
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // ---- producers / consumers ----------------------------------------------
 
