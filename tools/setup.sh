@@ -88,25 +88,43 @@ demo() {
   trap 'rm -rf "$work"' RETURN
   run() { echo "\$ ${*//$root\//}"; "$@"; }
 
-  log "demo 1/4: compile $(basename "$prog") to frontend-style MIR (no passes)"
+  log "demo 1/6: compile $(basename "$prog") to frontend-style MIR (no passes)"
   echo "\$ qzc --emit=mir --passes= ${prog#$root/}"
   "$bin/qzc" --emit=mir --passes= "$prog" >"$work/prog.mir"
   head -n 30 "$work/prog.mir"
   echo "  ... ($(wc -l <"$work/prog.mir") lines in all)"
 
-  log "demo 2/4: -O2 with the MIR dumped before and after constfold, then interpret @main"
+  log "demo 2/6: -O2 with the MIR dumped before and after constfold, then interpret @main"
   run "$bin/mir-opt" -O2 --dump-func=main --dump-before=constfold \
     --dump-after=constfold --run "$work/prog.mir"
   echo "exit status: $?"
 
-  log "demo 3/4: compile natively with qzc -O2 and run"
+  log "demo 3/6: compile natively with qzc -O2 and run"
   run "$bin/qzc" -O2 "$prog" -o "$work/prog"
   status=0
   "$work/prog" || status=$?
   echo "native exit status: $status (0 means sum == 211)"
 
-  log "demo 4/4: what changed where: --dump-changed over -O1"
+  log "demo 4/6: what changed where: --dump-changed over -O1"
   run "$bin/mir-opt" -O1 --dump-changed --dump-func=main "$work/prog.mir" -o /dev/null
+
+  # The seed's other failure: an actor that panics, restarts and is stopped.
+  local actors=$root/tests/programs/actor_crash_restart_stop.qz
+  log "demo 5/6: an actor program's state machine: main after coro-split"
+  "$bin/qzc" --emit=mir --passes= "$actors" >"$work/actors.mir"
+  echo "\$ mir-opt -O2 --dump-after=coro-split --dump-func='main*' ${actors#$root/}.mir"
+  "$bin/mir-opt" -O2 --dump-after=coro-split --dump-func='main*' "$work/actors.mir" \
+    -o /dev/null 2>&1 | head -n 40
+  echo "  ..."
+
+  log "demo 6/6: run it natively (worker threads), then on the seeded scheduler"
+  run "$bin/qzc" -O2 "$actors" -o "$work/actors"
+  status=0
+  "$work/actors" || status=$?
+  echo "native exit status: $status (0: restarted, handled later messages, stopped)"
+  status=0
+  QMIR_SEED=7 "$work/actors" || status=$?
+  echo "QMIR_SEED=7 exit status: $status"
 }
 
 cmd=${1:-build}
