@@ -205,6 +205,31 @@ private:
     return d;
   }
 
+  /// The body of an enum, struct or actor up to its `end`: `member()` parses
+  /// one member at the current token; after an error the parser resyncs,
+  /// and every round consumes a token, so a broken body cannot loop.
+  template <typename AtEnd, typename F> void parseMembers(AtEnd &&atEnd, F &&member) {
+    for (;;) {
+      skipSeparators();
+      if (atEnd())
+        break;
+      uint32_t before = tok_.begin;
+      member();
+      if (panicking_)
+        sync();
+      if (tok_.begin == before && !is(Tok::KwEnd) && !is(Tok::Eof))
+        advance();
+    }
+  }
+  /// A member of a declaration body ends its line.
+  void expectMemberEnd(const char *what) {
+    if (!is(Tok::Newline) && !is(Tok::Semi) && !is(Tok::KwEnd))
+      errorExpected(what);
+  }
+  bool atDeclBodyEnd() const {
+    return isBlockEnd() && !is(Tok::KwElse) && !is(Tok::KwElsif);
+  }
+
   /// Parses `OPEN item (, item)* ,? CLOSE` with newlines insignificant inside;
   /// tok_ is at OPEN. False after an error.
   template <typename F> bool parseList(Tok close, const char *closeName, F &&item) {
@@ -465,39 +490,31 @@ Decl *Parser::parseEnum() {
   bool named = parseDeclName(e, "enum name");
   endOfHeader();
   SmallVector<EnumDecl::Variant, 8> variants;
-  for (;;) {
-    skipSeparators();
-    if (isBlockEnd() && !is(Tok::KwElse) && !is(Tok::KwElsif))
-      break;
-    uint32_t before = tok_.begin;
+  parseMembers([&] { return atDeclBodyEnd(); }, [&] {
     if (!is(Tok::Ident)) {
       errorExpected("variant name or 'end'");
-    } else {
-      EnumDecl::Variant v{};
-      Token vstart = tok_;
-      v.name = Symbol{text(tok_), 0};
-      advance();
-      SmallVector<const TypeExpr *, 4> fields;
-      bool ok = true;
-      if (is(Tok::LParen))
-        ok = parseList(Tok::RParen, "')'", [&] {
-          const TypeExpr *t = parseType();
-          if (t)
-            fields.push_back(t);
-          return t != nullptr;
-        });
-      v.range = from(vstart.range());
-      v.fieldExprs = ctx_.copy(ArrayRef<const TypeExpr *>(fields));
-      if (ok)
-        variants.push_back(v);
-      if (!panicking_ && !is(Tok::Newline) && !is(Tok::Semi) && !is(Tok::KwEnd))
-        errorExpected("newline after variant");
+      return;
     }
-    if (panicking_)
-      sync();
-    if (tok_.begin == before && !is(Tok::KwEnd) && !is(Tok::Eof))
-      advance();
-  }
+    EnumDecl::Variant v{};
+    Token vstart = tok_;
+    v.name = Symbol{text(tok_), 0};
+    advance();
+    SmallVector<const TypeExpr *, 4> fields;
+    bool ok = true;
+    if (is(Tok::LParen))
+      ok = parseList(Tok::RParen, "')'", [&] {
+        const TypeExpr *t = parseType();
+        if (t)
+          fields.push_back(t);
+        return t != nullptr;
+      });
+    v.range = from(vstart.range());
+    v.fieldExprs = ctx_.copy(ArrayRef<const TypeExpr *>(fields));
+    if (ok)
+      variants.push_back(v);
+    if (!panicking_)
+      expectMemberEnd("newline after variant");
+  });
   expectEnd(start);
   e->variants = ctx_.copy(ArrayRef<EnumDecl::Variant>(variants));
   e->range = from(start.range());
@@ -512,33 +529,24 @@ Decl *Parser::parseStruct() {
   bool named = parseDeclName(s, "struct name");
   endOfHeader();
   SmallVector<StructDecl::Field, 8> fields;
-  for (;;) {
-    skipSeparators();
-    if (isBlockEnd() && !is(Tok::KwElse) && !is(Tok::KwElsif))
-      break;
-    uint32_t before = tok_.begin;
+  parseMembers([&] { return atDeclBodyEnd(); }, [&] {
     if (!is(Tok::Ident)) {
       errorExpected("field name or 'end'");
-    } else {
-      StructDecl::Field f{};
-      Token fstart = tok_;
-      f.name = Symbol{text(tok_), 0};
-      advance();
-      if (expect(Tok::Colon, "':' and the field's type")) {
-        f.typeExpr = parseType();
-        f.range = from(fstart.range());
-        if (f.typeExpr) {
-          fields.push_back(f);
-          if (!is(Tok::Newline) && !is(Tok::Semi) && !is(Tok::KwEnd))
-            errorExpected("newline after field");
-        }
-      }
+      return;
     }
-    if (panicking_)
-      sync();
-    if (tok_.begin == before && !is(Tok::KwEnd) && !is(Tok::Eof))
-      advance();
-  }
+    StructDecl::Field f{};
+    Token fstart = tok_;
+    f.name = Symbol{text(tok_), 0};
+    advance();
+    if (!expect(Tok::Colon, "':' and the field's type"))
+      return;
+    f.typeExpr = parseType();
+    f.range = from(fstart.range());
+    if (f.typeExpr) {
+      fields.push_back(f);
+      expectMemberEnd("newline after field");
+    }
+  });
   expectEnd(start);
   s->fields = ctx_.copy(ArrayRef<StructDecl::Field>(fields));
   s->range = from(start.range());
@@ -555,31 +563,25 @@ Decl *Parser::parseActor() {
   scopes_.push_back(ctx_.freshScope());
   SmallVector<VarDecl *, 8> fields;
   SmallVector<FuncDecl *, 8> methods;
-  for (;;) {
-    skipSeparators();
-    if (is(Tok::Eof) || is(Tok::KwEnd) || is(Tok::KwEnum) ||
-        is(Tok::KwStruct) || is(Tok::KwActor))
-      break;
-    uint32_t before = tok_.begin;
-    if (is(Tok::KwDef)) {
-      if (Decl *m = parseFunc(a))
-        methods.push_back(static_cast<FuncDecl *>(m));
-    } else if (is(Tok::KwVar)) {
-      Stmt *s = parseSimpleStatement();
-      if (s) {
-        s->decl->isActorField = true;
-        fields.push_back(s->decl);
-        if (!is(Tok::Newline) && !is(Tok::Semi) && !is(Tok::KwEnd))
-          errorExpected("newline after field");
-      }
-    } else {
-      errorExpected("'var', 'def' or 'end' in actor");
-    }
-    if (panicking_)
-      sync();
-    if (tok_.begin == before && !is(Tok::KwEnd) && !is(Tok::Eof))
-      advance();
-  }
+  parseMembers(
+      [&] {
+        return is(Tok::Eof) || is(Tok::KwEnd) || is(Tok::KwEnum) || is(Tok::KwStruct) ||
+               is(Tok::KwActor);
+      },
+      [&] {
+        if (is(Tok::KwDef)) {
+          if (Decl *m = parseFunc(a))
+            methods.push_back(static_cast<FuncDecl *>(m));
+        } else if (is(Tok::KwVar)) {
+          if (Stmt *s = parseSimpleStatement()) {
+            s->decl->isActorField = true;
+            fields.push_back(s->decl);
+            expectMemberEnd("newline after field");
+          }
+        } else {
+          errorExpected("'var', 'def' or 'end' in actor");
+        }
+      });
   scopes_.pop_back();
   expectEnd(start);
   a->fields = ctx_.copy(ArrayRef<VarDecl *>(fields));

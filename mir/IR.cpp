@@ -438,6 +438,12 @@ Function *Module::createFunction(llvm::StringRef name, const Type *fnTy) {
   return f;
 }
 
+Function *Module::getOrDeclareFunction(llvm::StringRef name, const Type *fnTy) {
+  if (Function *f = function(name))
+    return f;
+  return createFunction(name, fnTy);
+}
+
 void Module::eraseFunction(Function *f) {
   functionsByName_.erase(f->name());
   functions_.remove(*f);

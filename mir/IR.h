@@ -560,6 +560,9 @@ public:
   /// Creates a function (a declaration until it gets blocks). Returns nullptr if
   /// the name is taken.
   Function *createFunction(llvm::StringRef name, const Type *fnTy);
+  /// The function named `name`, or a new declaration of type `fnTy` if there
+  /// is none: how lowerings and passes reach runtime functions.
+  Function *getOrDeclareFunction(llvm::StringRef name, const Type *fnTy);
   /// Removes a function that nothing calls any more.
   void eraseFunction(Function *f);
 

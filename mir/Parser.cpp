@@ -222,6 +222,9 @@ private:
   bool parseBindingRef(BindingId &out);
   bool parseStringTok(llvm::SmallVectorImpl<char> &out);
   bool parseGlobalName(llvm::SmallVectorImpl<char> &out, SMLoc &loc);
+  /// `@name` of a function declared anywhere in the module; true after an
+  /// error (none is reported for a function whose own declaration failed).
+  bool parseFunctionRef(Function *&out, SMLoc &loc);
   bool isOperandStart() const;
   bool parseOperand(Operand &op);
   bool parseOperandList(llvm::SmallVectorImpl<Operand> &ops);
@@ -830,6 +833,18 @@ bool Parser::parseTypeDef(Item &it) {
   return false;
 }
 
+bool Parser::parseFunctionRef(Function *&out, SMLoc &loc) {
+  llvm::SmallString<32> name;
+  if (parseGlobalName(name, loc))
+    return true;
+  out = m_.function(name);
+  if (out)
+    return false;
+  if (poisonedFunctions_.count(name))
+    return true;
+  return error(loc, Twine("use of undefined function '@") + shown(name) + "'");
+}
+
 bool Parser::parseGlobalName(llvm::SmallVectorImpl<char> &out, SMLoc &loc) {
   if (!tok_.is(Tok::Global))
     return expected("a function name");
@@ -865,15 +880,8 @@ bool Parser::parseActor(Item &it) {
   if (!a.state->isStruct())
     return error(stateLoc, "an actor's state must be a struct type");
   auto function = [&](Function *&out) {
-    llvm::SmallString<32> name;
     SMLoc loc;
-    if (parseGlobalName(name, loc))
-      return true;
-    out = m_.function(name);
-    if (!out)
-      return poisonedFunctions_.count(name) ||
-             error(loc, Twine("use of undefined function '@") + shown(name) + "'");
-    return false;
+    return parseFunctionRef(out, loc);
   };
   if (expectIdent("init") || function(a.init) || expectIdent("methods") ||
       expect(Tok::LParen, "'('"))
@@ -1773,17 +1781,10 @@ bool Parser::parseInstruction() {
       break;
     }
     case Opcode::FuncAddr: {
-      llvm::SmallString<32> name;
+      Function *target;
       SMLoc loc;
-      if (parseGlobalName(name, loc))
+      if (parseFunctionRef(target, loc))
         return fail();
-      Function *target = m_.function(name);
-      if (!target) {
-        if (poisonedFunctions_.count(name))
-          return fail();
-        return error(loc, Twine("use of undefined function '@") + shown(name) + "'"),
-               fail();
-      }
       inst = emit(opc, tc.ptr(), {}, {});
       if (inst)
         inst->setCallee(target);
@@ -1806,17 +1807,11 @@ bool Parser::parseInstruction() {
     }
     case Opcode::Call:
     case Opcode::Await: {
-      llvm::SmallString<32> name;
+      Function *callee;
       SMLoc loc;
-      if (parseGlobalName(name, loc))
+      if (parseFunctionRef(callee, loc))
         return fail();
-      Function *callee = m_.function(name);
-      if (!callee) {
-        if (poisonedFunctions_.count(name))
-          return fail();
-        return error(loc, Twine("use of undefined function '@") + shown(name) + "'"),
-               fail();
-      }
+      StringRef name = callee->name();
       SMLoc argLoc = tok_.loc();
       if (parseOperandList(ops))
         return fail();

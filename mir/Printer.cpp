@@ -266,6 +266,13 @@ public:
 
   void value(const Value *v) { n.printValue(os, v); }
   void type(const Type *t) { printType(os, t); }
+  /// `@name` of a call's, await's or func.addr's function.
+  void callee(const Instruction &i) {
+    if (i.callee())
+      printFunctionName(os, i.callee()->name());
+    else
+      os << "@<null>";
+  }
   void operand(const Instruction &i, unsigned k) {
     value(k < i.numOperands() ? i.operand(k) : nullptr);
   }
@@ -464,10 +471,7 @@ void InstPrinter::print(const Instruction &i) {
     return;
   case Opcode::FuncAddr:
     os << ' ';
-    if (i.callee())
-      printFunctionName(os, i.callee()->name());
-    else
-      os << "@<null>";
+    callee(i);
     return;
   case Opcode::HeapNew:
     os << ' ';
@@ -480,10 +484,7 @@ void InstPrinter::print(const Instruction &i) {
   case Opcode::Call:
   case Opcode::Await:
     os << ' ';
-    if (i.callee())
-      printFunctionName(os, i.callee()->name());
-    else
-      os << "@<null>";
+    callee(i);
     os << '(';
     for (unsigned k = 0; k < i.numOperands(); ++k) {
       if (k)

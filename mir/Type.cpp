@@ -1,5 +1,7 @@
 #include "mir/Type.h"
 
+#include <string>
+
 #include <cassert>
 #include <new>
 
@@ -140,6 +142,13 @@ const Type *TypeContext::createNamedStruct(llvm::StringRef name) {
   named_[name] = t;
   namedOrder_.push_back(t);
   return t;
+}
+
+const Type *TypeContext::createFreshNamedStruct(llvm::StringRef name) {
+  std::string candidate = name.str();
+  for (unsigned n = 1; named_.count(candidate); ++n)
+    candidate = name.str() + std::to_string(n);
+  return createNamedStruct(candidate);
 }
 
 const Type *TypeContext::createNamedEnum(llvm::StringRef name) {

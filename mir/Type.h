@@ -104,6 +104,9 @@ public:
   const Type *named(llvm::StringRef name) const;
   /// Creates an opaque named struct; returns nullptr if the name is taken.
   const Type *createNamedStruct(llvm::StringRef name);
+  /// Creates an opaque named struct called `name`, or `name1`, `name2`, ...
+  /// if that is taken (types a pass generates).
+  const Type *createFreshNamedStruct(llvm::StringRef name);
   /// Creates an opaque named enum; returns nullptr if the name is taken.
   const Type *createNamedEnum(llvm::StringRef name);
   /// Gives an opaque named struct its fields (once).

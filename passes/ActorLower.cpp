@@ -51,8 +51,7 @@ private:
     bool sync;
     std::string name; ///< the method's source name ("get")
   };
-  Function *rt(StringRef name, ArrayRef<const Type *> params, const Type *result,
-               bool noReturn = false);
+  Function *rt(StringRef name, ArrayRef<const Type *> params, const Type *result);
   /// A function to define: the lowering's declaration, or a new one.
   Function *define(StringRef name, ArrayRef<const Type *> params, const Type *result);
   void lowerActor(const ActorDecl &a);
@@ -66,13 +65,8 @@ private:
   Builder b_;
 };
 
-Function *ActorLowerer::rt(StringRef name, ArrayRef<const Type *> params, const Type *result,
-                           bool noReturn) {
-  if (Function *f = m_.function(name))
-    return f;
-  Function *f = m_.createFunction(name, tc_.function(params, result));
-  f->setNoReturn(noReturn);
-  return f;
+Function *ActorLowerer::rt(StringRef name, ArrayRef<const Type *> params, const Type *result) {
+  return m_.getOrDeclareFunction(name, tc_.function(params, result));
 }
 
 Function *ActorLowerer::define(StringRef name, ArrayRef<const Type *> params,
@@ -298,10 +292,7 @@ void ActorLowerer::lowerActor(const ActorDecl &a) {
     m.name = full.starts_with(a.name) && full.size() > a.name.size() + 1
                  ? full.drop_front(a.name.size() + 1).str()
                  : full.str();
-    std::string tyName = (impl->name() + ".msg").str();
-    for (unsigned n = 1; tc_.named(tyName); ++n)
-      tyName = (impl->name() + ".msg" + Twine(n)).str();
-    const Type *msgTy = tc_.createNamedStruct(tyName);
+    const Type *msgTy = tc_.createFreshNamedStruct((impl->name() + ".msg").str());
     SmallVector<const Type *, 8> fields{tc_.i64(), tc_.ptr(),
                                         m.sync ? impl->returnType() : tc_.i64()};
     auto params = impl->type()->params();

@@ -179,9 +179,7 @@ void CoroSplitter::findSuspending() {
 
 Function *CoroSplitter::runtimeFn(StringRef name, ArrayRef<const Type *> params,
                                   const Type *result) {
-  if (Function *f = m_.function(name))
-    return f;
-  return m_.createFunction(name, tc_.function(params, result));
+  return m_.getOrDeclareFunction(name, tc_.function(params, result));
 }
 
 /// Creates f.frame (opaque for now: its slots are known only after f's
@@ -189,10 +187,7 @@ Function *CoroSplitter::runtimeFn(StringRef name, ArrayRef<const Type *> params,
 FrameLayout &CoroSplitter::declarePoll(Function &f) {
   FrameLayout &l = layouts_[&f];
   std::string base = f.name().str();
-  std::string tyName = base + ".frame";
-  for (unsigned n = 1; tc_.named(tyName); ++n)
-    tyName = base + ".frame" + std::to_string(n);
-  l.type = tc_.createNamedStruct(tyName);
+  l.type = tc_.createFreshNamedStruct(base + ".frame");
   std::string fnName = base + ".poll";
   for (unsigned n = 1; m_.function(fnName); ++n)
     fnName = base + ".poll" + std::to_string(n);
@@ -517,10 +512,7 @@ const Type *CoroSplitter::argsFrame(Function &f) {
   if (it != layouts_.end())
     return it->second.type;
   FrameLayout &l = layouts_[&f];
-  std::string name = f.name().str() + ".frame";
-  for (unsigned n = 1; tc_.named(name); ++n)
-    name = f.name().str() + ".frame" + std::to_string(n);
-  l.type = tc_.createNamedStruct(name);
+  l.type = tc_.createFreshNamedStruct(f.name().str() + ".frame");
   SmallVector<const Type *, 8> fields{tc_.i64()};
   if (!f.returnType()->isVoid())
     l.resultField = fields.size(), fields.push_back(f.returnType());

@@ -1,5 +1,25 @@
-# Shared by run.sh and run-actors.sh (sourced after OUT and log are set):
-# installing the peers' toolchains, finding qzc, and table cells.
+# Shared by run.sh and run-actors.sh, sourced with the script's arguments
+# after it sets HERE and DEFAULT_OUT: the options (--quick, --runs N, --help:
+# the script's header comment), the output directory, installing the peers'
+# toolchains, finding qzc, and table cells.
+ROOT=$(cd "$HERE/../.." && pwd)
+QUICK=0
+RUNS=5
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --runs) RUNS=${2:?--runs needs a number}; shift ;;
+    --runs=*) RUNS=${1#--runs=} ;;
+    -h|--help) sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "$(basename "$0"): unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+OUT=${BENCH_OUT:-$DEFAULT_OUT}
+TIMEOUT=${BENCH_TIMEOUT:-300}
+mkdir -p "$OUT/bin" "$OUT/src" "$OUT/logs" "$OUT/erl"
+log() { echo "$*" >&2; }
+
 # ---------------------------------------------------------------- tools
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"

@@ -16,25 +16,9 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-QUICK=0
-RUNS=5
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --quick) QUICK=1 ;;
-    --runs) RUNS=${2:?--runs needs a number}; shift ;;
-    --runs=*) RUNS=${1#--runs=} ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
-  esac
-  shift
-done
-OUT=${BENCH_OUT:-/tmp/qmir-bench-concurrency}
-TIMEOUT=${BENCH_TIMEOUT:-300}
-mkdir -p "$OUT/bin" "$OUT/src" "$OUT/logs" "$OUT/erl"
-log() { echo "$*" >&2; }
-# Installs golang-go and erlang if missing, picks QZC, table-cell helpers.
-. "$HERE/common.sh"
+DEFAULT_OUT=/tmp/qmir-bench-concurrency
+# Options, output directory, golang-go and erlang if missing, QZC, table cells.
+. "$HERE/common.sh" "$@"
 
 # ---------------------------------------------------------------- sizes
 BENCHES="pingpong skynet threadring"
