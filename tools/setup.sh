@@ -6,7 +6,8 @@
 #
 #   tools/setup.sh [build]   set up and build
 #   tools/setup.sh test      set up, build, run every test (ctest)
-#   tools/setup.sh demo      set up, build, run the demo (mir-opt on examples/)
+#   tools/setup.sh demo      set up, build, run the demo (Quartz programs through
+#                            qzc and mir-opt, natively and interpreted)
 #
 # Environment: QMIR_BUILD_DIR (default: build, relative to the repo root),
 # QMIR_JOBS (default: 2, the number of cores the build may use).
@@ -18,7 +19,7 @@ build_dir=${QMIR_BUILD_DIR:-build}
 jobs=${QMIR_JOBS:-2}
 
 usage() {
-  sed -n '7,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '7,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 log() { printf '\n==> %s\n' "$*"; }
