@@ -107,6 +107,7 @@ const KnownRuntimeFn kKnownRuntime[] = {
     {"qz_actor_clear_current", "fn(ptr) -> void"},
     {"qz_actor_current_method", "fn(ptr) -> ptr"},
     {"qz_actor_send", "fn(ptr, ptr) -> i1"},
+    {"qz_actor_send_poll", "fn(ptr, ptr, ptr) -> i64"},
     {"qz_actor_recv_poll", "fn(ptr, ptr, ptr) -> i64"},
     {"qz_actor_stop_poll", "fn(ptr, ptr) -> i64"},
     {"qz_actor_finished", "fn(ptr) -> void"},

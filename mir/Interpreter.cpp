@@ -259,7 +259,7 @@ enum class RtFn : uint32_t {
   // Tasks, channels and actors (Impl::taskRuntimeCall); the poll forms
   // come first.
   ChanSendPoll, ChanRecvPoll, UsleepPoll, YieldPoll, ActorRecvPoll, ActorStopPoll,
-  ChanNew, ChanClose, ChanTryRecv, ChanTrySend, ChanFree, ChanLen, TaskSetResult,
+  ActorSendPoll, ChanNew, ChanClose, ChanTryRecv, ChanTrySend, ChanFree, ChanLen, TaskSetResult,
   CurrentTask, SpawnNamed, SpawnPlain,
   ActorCreate, ActorState, ActorStart, ActorRunMode, ActorHasFailed, ActorTakeFailed,
   ActorSetCurrent, ActorClearCurrent, ActorSend, ActorFinished, ActorLink, ActorStatus,
@@ -269,7 +269,7 @@ constexpr RtFn kFirstActorFn = RtFn::ActorCreate;
 bool isPollForm(RtFn f) {
   return f == RtFn::ChanSendPoll || f == RtFn::ChanRecvPoll ||
          f == RtFn::UsleepPoll || f == RtFn::YieldPoll || f == RtFn::ActorRecvPoll ||
-         f == RtFn::ActorStopPoll;
+         f == RtFn::ActorStopPoll || f == RtFn::ActorSendPoll;
 }
 /// The execution state of one task (or of a plain run): swapped with the
 /// interpreter's own vectors while the task runs.
@@ -772,6 +772,7 @@ const RtFnInfo *runtimeFnFor(llvm::StringRef name) {
       {"qz_chan_free", RtFn::ChanFree, "fn(ptr) -> void"},
       {"qz_actor_recv_poll", RtFn::ActorRecvPoll, "fn(ptr, ptr, ptr) -> i64"},
       {"qz_actor_stop_poll", RtFn::ActorStopPoll, "fn(ptr, ptr) -> i64"},
+      {"qz_actor_send_poll", RtFn::ActorSendPoll, "fn(ptr, ptr, ptr) -> i64"},
       {"qz_actor_create", RtFn::ActorCreate, "fn(ptr, ptr) -> ptr"},
       {"qz_actor_state", RtFn::ActorState, "fn(ptr) -> ptr"},
       {"qz_actor_start", RtFn::ActorStart, "fn(ptr, ptr, ptr, ptr) -> ptr"},
@@ -1435,7 +1436,7 @@ std::unique_ptr<CFunc> Interpreter::Impl::translate(const Function &f) {
         err = "awaits @" + callee->name().str() +
               ", which is not a poll-form runtime operation the interpreter "
               "implements (qz_chan_send_poll, qz_chan_recv_poll, qz_usleep_poll, "
-              "qz_yield_poll, qz_actor_recv_poll, qz_actor_stop_poll)";
+              "qz_yield_poll, qz_actor_recv_poll, qz_actor_stop_poll, qz_actor_send_poll)";
         return false;
       }
       if (callee->type()->str() != rt->signature) {
@@ -2349,6 +2350,7 @@ const char *rtName(RtFn f) {
   case RtFn::YieldPoll: return "qz_yield_poll";
   case RtFn::ActorRecvPoll: return "qz_actor_recv_poll";
   case RtFn::ActorStopPoll: return "qz_actor_stop_poll";
+  case RtFn::ActorSendPoll: return "qz_actor_send_poll";
   default: return "a runtime operation";
   }
 }
@@ -3016,7 +3018,8 @@ bool Interpreter::Impl::pollOp(RtFn fn, const int64_t *args, TaskHost &self,
     cr = chanOf(args[0], rtName(fn));
     if (!cr)
       return false;
-  } else if (fn == RtFn::ActorRecvPoll || fn == RtFn::ActorStopPoll) {
+  } else if (fn == RtFn::ActorRecvPoll || fn == RtFn::ActorStopPoll ||
+             fn == RtFn::ActorSendPoll) {
     ai = actorOf(args[0], rtName(fn));
     if (ai < 0)
       return false;
@@ -3058,6 +3061,10 @@ bool Interpreter::Impl::pollOp(RtFn fn, const int64_t *args, TaskHost &self,
   }
   case RtFn::ActorStopPoll:
     st = qz_actor_stop_poll(actors_[static_cast<size_t>(ai)].a, self.task);
+    break;
+  case RtFn::ActorSendPoll:
+    // Sent on the first call; a call after PENDING (a yield) sends nothing.
+    st = qz_actor_send_poll(actors_[static_cast<size_t>(ai)].a, opaque(args[1]), self.task);
     break;
   case RtFn::UsleepPoll:
     st = qz_usleep_poll(args[0] < 0 ? 0 : args[0], self.task);
@@ -3153,7 +3160,8 @@ bool Interpreter::Impl::taskRuntimeCall(const Op &op, CFunc *cf, Slot *R) {
   case RtFn::UsleepPoll:
   case RtFn::YieldPoll:
   case RtFn::ActorRecvPoll:
-  case RtFn::ActorStopPoll: {
+  case RtFn::ActorStopPoll:
+  case RtFn::ActorSendPoll: {
     // The explicit form of an await (after coro-split): self comes last.
     TaskHost *self = runningTask(arg(op.c - 1));
     if (!self)

@@ -4,7 +4,8 @@
 // caller uses to send it. A message is a heap object `A.m.msg = {i64 tag,
 // ptr reply, result, args...}` (`new`), sent through the runtime's mailbox (an
 // unbounded channel with waiter queues). A void method's stub `@A.m.send`
-// enqueues and returns; a method with a result has `@A.m.call`, which makes a
+// enqueues and returns (an `await`: when the mailbox is deep the sender
+// yields its worker to the actor, but it never waits for room); a method with a result has `@A.m.call`, which makes a
 // one-slot reply channel, enqueues, and awaits the reply status (1 replied, 2
 // the method panicked, 3 the actor stopped or terminated before handling it),
 // so a caller never hangs on a dead actor. `@A.actor.loop(%h)` is the loop
@@ -100,7 +101,14 @@ void ActorLowerer::buildStub(const ActorDecl &a, const Method &m, unsigned tag) 
     reply->setName("reply");
     b_.store(reply, b_.fieldAddr(m.msg, msg, kReplyField));
   }
-  Value *ok = b_.call(rt("qz_actor_send", {ptr, ptr}, tc_.i1()), {h, msg});
+  // A void method's send may yield (the mailbox is deep, see
+  // qz_actor_send_poll); a call waits for its reply anyway.
+  Value *ok = m.sync ? static_cast<Value *>(
+                           b_.call(rt("qz_actor_send", {ptr, ptr}, tc_.i1()), {h, msg}))
+                     : b_.icmp(ICmpPred::EQ,
+                               b_.await(rt("qz_actor_send_poll", {ptr, ptr, ptr}, i64),
+                                        {h, msg}),
+                               b_.i64(0));
   Block *sent = stub->createBlock("sent");
   Block *dead = stub->createBlock("not.running");
   b_.condBr(ok, sent, dead);

@@ -44,6 +44,8 @@ struct qz_actor {
   // a restarted loop runs after its predecessor's catcher spawned it).
   void *cur_msg = nullptr;
   const char *cur_method = nullptr;
+  std::atomic<int> send_worker{-1};  // the worker of the last send
+  std::atomic<int> loop_worker{-1};  // the worker that last polled the loop
   // Messages the loop already took from the mailbox, in order: a receive
   // takes up to kMailBatch at once, so the loop locks the mailbox once per
   // batch instead of once per message (senders contend for that lock).
@@ -111,6 +113,9 @@ int64_t actor_poll(qz_task *t) {
   c.task = t;
   Catch *outer = tl_catch;  // null: polls do not nest
   tl_catch = &c;
+  int me = current_worker();
+  if (t->actor->loop_worker.load(std::memory_order_relaxed) != me)
+    t->actor->loop_worker.store(me, std::memory_order_relaxed);
   if (sigsetjmp(c.env, 0) == 0) {
     int64_t r = t->poll(t->frame, t);
     tl_catch = outer;
@@ -254,10 +259,51 @@ bool qz_actor_send(qz_actor *a, void *msg) {
   return chan_offer(a->mbox, int64_t(reinterpret_cast<intptr_t>(msg)));
 }
 
+int64_t qz_actor_send_poll(qz_actor *a, void *msg, qz_task *self) {
+  if (self && self->yielded) {  // the yield after a deep send: already sent
+    if (self->wait_kind != W_YIELD)
+      fatal("task #%llu re-polled with a different operation than the one it waits on",
+            (unsigned long long)self->id);
+    self->yielded = false;
+    self->wait_kind = W_NONE;
+    return QZ_READY;
+  }
+  size_t depth = 0;
+  bool contended = false;
+  if (!chan_offer(a->mbox, int64_t(reinterpret_cast<intptr_t>(msg)), &depth, &contended))
+    return QZ_CLOSED;
+  // A sender that collides on the mailbox lock with a party on another
+  // worker pays a cache-line transfer per message: it moves to the worker
+  // that runs the actor's loop (or, failing that, to the other sender's),
+  // so a busy mailbox and its senders share a core and its cache.
+  int me = current_worker();
+  int last = a->send_worker.load(std::memory_order_relaxed);
+  if (last != me)
+    a->send_worker.store(me, std::memory_order_relaxed);
+  if (contended && self && self->actor != a &&
+      (move_to_worker(self, a->loop_worker.load(std::memory_order_relaxed)) ||
+       move_to_worker(self, last)))
+    return QZ_PENDING;
+  // The actor's own loop is the one that drains: it never paces itself.
+  if (!self || depth <= QZ_ACTOR_PACE_DEPTH || self->actor == a)
+    return QZ_READY;
+  return qz_yield_poll(self);
+}
+
 int64_t qz_actor_recv_poll(qz_actor *a, void **out, qz_task *self) {
   if (a->mail_head < a->mail_count) {
     *out = reinterpret_cast<void *>(intptr_t(a->mail[a->mail_head++]));
     return QZ_READY;
+  }
+  // One lock for a whole batch when mail is waiting; the channel's own
+  // receive parks the loop (or reports CLOSED) when there is none.
+  if (!self || !self->armed) {
+    if (size_t n = chan_take(a->mbox, a->mail, qz_actor::kMailBatch)) {
+      *out = reinterpret_cast<void *>(intptr_t(a->mail[0]));
+      a->mail_head = 1;
+      a->mail_count = unsigned(n);
+      return QZ_READY;
+    }
   }
   int64_t v = 0;
   int64_t r = qz_chan_recv_poll(a->mbox, &v, self);

@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -61,21 +62,40 @@ struct qz_chan {
       int64_t *nb = static_cast<int64_t *>(malloc(nc * sizeof(int64_t)));
       if (!nb)
         fatal("out of memory");
-      for (size_t i = 0; i < count; ++i)
-        nb[i] = buf[(head + i) % bufcap];
+      size_t first = count ? std::min(count, bufcap - head) : 0;
+      if (first)
+        memcpy(nb, buf + head, first * sizeof(int64_t));
+      if (count > first)
+        memcpy(nb + first, buf, (count - first) * sizeof(int64_t));
       free(buf);
       buf = nb;
       bufcap = nc;
       head = 0;
     }
-    buf[(head + count) % bufcap] = v;
+    // No division on the hot path: head + count < 2 * bufcap.
+    size_t tail = head + count;
+    buf[tail >= bufcap ? tail - bufcap : tail] = v;
     ++count;
   }
   int64_t pop() {
     int64_t v = buf[head];
-    head = (head + 1) % bufcap;
+    if (++head == bufcap)
+      head = 0;
     --count;
     return v;
+  }
+  /// Pops up to `max` values into `out` (two copies at most).
+  size_t pop_many(int64_t *out, size_t max) {
+    size_t n = std::min(max, count);
+    size_t first = std::min(n, bufcap - head);
+    memcpy(out, buf + head, first * sizeof(int64_t));
+    if (n > first)
+      memcpy(out + first, buf, (n - first) * sizeof(int64_t));
+    head += n;
+    if (head >= bufcap)
+      head -= bufcap;
+    count -= n;
+    return n;
   }
 };
 
@@ -183,10 +203,18 @@ int64_t try_recv_locked(qz_chan *ch, int64_t *out, qz_task **to_wake) {
 } // namespace
 
 // Actor mailboxes (actor.cpp): send that neither waits nor panics.
-bool qzrt::chan_offer(qz_chan *ch, int64_t value) {
+bool qzrt::chan_offer(qz_chan *ch, int64_t value, size_t *depth, bool *contended) {
   qz_task *to_wake = nullptr;
-  ch->lock.lock();
+  if (contended) {
+    *contended = !ch->lock.try_lock();
+    if (*contended)
+      ch->lock.lock();
+  } else {
+    ch->lock.lock();
+  }
   int64_t r = try_send_locked(ch, value, &to_wake);
+  if (depth)
+    *depth = ch->count;
   ch->lock.unlock();
   wake(to_wake);
   return r == QZ_READY;
@@ -195,9 +223,8 @@ bool qzrt::chan_offer(qz_chan *ch, int64_t value) {
 size_t qzrt::chan_take(qz_chan *ch, int64_t *out, size_t max) {
   size_t n = 0;
   ch->lock.lock();
-  if (!ch->sendq.head)
-    while (n < max && ch->count > 0)
-      out[n++] = ch->pop();
+  if (!ch->sendq.head && ch->count > 0)
+    n = ch->pop_many(out, max);
   ch->lock.unlock();
   return n;
 }

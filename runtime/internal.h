@@ -70,6 +70,10 @@ struct qz_task {
   // cleared when it completes. `armed` means the waiter is (or was) queued.
   bool armed = false;
   bool yielded = false;
+  // A yield that asked to be requeued on another worker (its index), else -1.
+  int32_t move_to = -1;
+  // Moved next to its peers: work stealing leaves it where it is.
+  bool sticky = false;
   uint8_t wait_kind = qzrt::W_NONE;
   uint64_t wait_obj = 0;  // channel id, fd
   const void *wait_ptr = nullptr;  // channel or fd record, to check reuse
@@ -147,8 +151,14 @@ void actor_catch_panic(const char *msg, const char *file, int64_t line, int64_t 
 // The deadlock report's line for a task waiting for mail or for an actor's
 // stop (`who` names the task); false if the task waits on something else.
 bool actor_describe_wait(const qz_task *t, const char *who, char *buf, size_t n);
+// The index of the worker thread running this code, -1 elsewhere.
+int current_worker();
+// A yield (qz_yield_poll) that requeues the task on worker `worker`, sticky
+// (not stolen while that worker is busy). False, and nothing done, when
+// `worker` is this one, is not running a task, or there are no workers.
+bool move_to_worker(qz_task *self, int worker);
 // Send without waiting or panicking: false if closed (or a bounded channel is full).
-bool chan_offer(qz_chan *ch, int64_t value);
+bool chan_offer(qz_chan *ch, int64_t value, size_t *depth = nullptr, bool *contended = nullptr);
 // Takes up to `max` buffered values, in order, without waiting (none when a
 // sender is parked: those go through the ordinary receive). Returns how many.
 size_t chan_take(qz_chan *ch, int64_t *out, size_t max);

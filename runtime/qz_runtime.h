@@ -215,6 +215,15 @@ const char *qz_actor_current_method(qz_actor *a);
 /* Enqueue a message: false if the actor is not running (stopping, stopped or
  * terminated; the caller keeps the message). */
 bool qz_actor_send(qz_actor *a, void *msg);
+/* The send of a void method's stub (`await`): enqueues like qz_actor_send and
+ * returns READY, or CLOSED if the actor is not running (the caller keeps the
+ * message). When the mailbox already holds more than QZ_ACTOR_PACE_DEPTH
+ * messages, the message is enqueued all the same but the sender yields
+ * (PENDING; the next call returns READY and sends nothing): a sender that
+ * never waits would otherwise keep its worker, and the actor queued behind
+ * it, busy for as long as it sends. A send still never waits for room. */
+#define QZ_ACTOR_PACE_DEPTH 1024
+int64_t qz_actor_send_poll(qz_actor *a, void *msg, qz_task *self);
 /* The loop's receive: READY (*out = next message), PENDING (parked; the
  * deadlock report says "actor NAME waits for mail"), CLOSED (closed and
  * drained: call qz_actor_finished and end the loop). */

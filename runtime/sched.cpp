@@ -269,6 +269,24 @@ void local_push(Worker &w, qz_task *t) {
   }
 }
 
+// local_push onto another worker's queue. That worker may be about to park:
+// it re-checks its queue after joining the idle list (under s.mu), and this
+// wakes it if it is on the list, so the task is never left behind.
+void remote_push(Worker &w, qz_task *t) {
+  local_push(w, t);
+  Sched &s = *w.sched;
+  std::lock_guard<std::mutex> g(s.mu);
+  for (size_t i = 0; i < s.idle.size(); ++i) {
+    if (s.idle[i] != &w)
+      continue;
+    s.idle.erase(s.idle.begin() + long(i));
+    s.nidle.fetch_sub(1);
+    s.nspinning.fetch_add(1);  // it starts out spinning
+    unpark(&w);
+    return;
+  }
+}
+
 qz_task *local_pop(Worker &w) {
   if (w.qsize.load(std::memory_order_relaxed) == 0)
     return nullptr;
@@ -293,11 +311,29 @@ qz_task *steal_from(Worker &self, Worker &v) {
   if (!v.qlock.try_lock())
     return nullptr;
   unsigned take = (v.count + 1) / 2;
-  for (; n < take; ++n) {
-    batch[n] = v.ring[v.head];
+  // Sticky tasks stay while the victim is busy: they moved there to run
+  // beside their peers (move_to_worker). An idle victim gives them up.
+  bool busy = v.in_poll.load(std::memory_order_relaxed);
+  unsigned kept = 0;
+  qz_task *keep[kLocalCap];
+  unsigned total = v.count;
+  for (unsigned i = 0; i < total && n < take; ++i) {
+    qz_task *t = v.ring[v.head];
     v.head = (v.head + 1) % kLocalCap;
+    --v.count;
+    if (t->sticky && busy) {
+      keep[kept++] = t;
+    } else {
+      t->sticky = false;
+      batch[n++] = t;
+    }
   }
-  v.count -= n;
+  // Put the kept ones back at the head, in order.
+  for (unsigned i = kept; i-- > 0;) {
+    v.head = (v.head + kLocalCap - 1) % kLocalCap;
+    v.ring[v.head] = keep[i];
+    ++v.count;
+  }
   v.qsize.store(v.count, std::memory_order_relaxed);
   v.qlock.unlock();
   if (n == 0)
@@ -532,8 +568,12 @@ inline bool poll_task(Sched &s, qz_task *t, Worker *w) {
     return false;
   }
   uint32_t st = RUNNING;
+  // A task that waits for something is not sticky: wherever it wakes is fine.
+  bool sticky = t->sticky;
+  t->sticky = false;
   if (t->state.compare_exchange_strong(st, IDLE, std::memory_order_acq_rel))
     return false;
+  t->sticky = sticky;
   if (st != NOTIFIED)
     fatal("task #%llu in state %u after its poll", (unsigned long long)t->id, st);
   t->state.store(SCHEDULED, std::memory_order_release);
@@ -541,9 +581,16 @@ inline bool poll_task(Sched &s, qz_task *t, Worker *w) {
 }
 
 void run_task(Worker &w, qz_task *t) {
-  // Woken while running: run it again, after what is already queued here.
-  if (poll_task(*w.sched, t, &w))
-    local_push(w, t);
+  // Woken while running: run it again, after what is already queued here
+  // (or on the worker a yield asked for).
+  if (poll_task(*w.sched, t, &w)) {
+    int to = t->move_to;
+    t->move_to = -1;
+    if (to >= 0 && unsigned(to) < w.sched->nworkers && unsigned(to) != w.index)
+      remote_push(w.sched->workers[to], t);
+    else
+      local_push(w, t);
+  }
 }
 
 qz_task *try_steal(Worker &w, uint64_t spin_start, std::vector<uint64_t> &seen_polls) {
@@ -603,6 +650,8 @@ void worker_main(Worker *wp) {
         if (s.stopping.load())
           break;
         t = gq_pop_locked(s);
+        if (!t && w.qsize.load(std::memory_order_relaxed) != 0)
+          continue;  // a remote_push got in (see there)
         if (!t) {
           s.idle.push_back(&w);
           s.nidle.fetch_add(1);
@@ -940,6 +989,19 @@ Poller *current_poller() {
   return s->poller;
 }
 
+int current_worker() { return tl_worker ? int(tl_worker->index) : -1; }
+
+bool move_to_worker(qz_task *self, int worker) {
+  Worker *w = tl_worker;
+  if (!w || worker < 0 || unsigned(worker) >= w->sched->nworkers || unsigned(worker) == w->index ||
+      !w->sched->workers[worker].in_poll.load(std::memory_order_relaxed))
+    return false;
+  qz_yield_poll(self);
+  self->move_to = worker;
+  self->sticky = true;
+  return true;
+}
+
 qz_task *spawn_actor_task(qz_poll_fn poll, void *frame, const char *name, qz_actor *a) {
   SchedRef ref;
   Sched *s = ref.get();
@@ -1049,6 +1111,7 @@ void qz_task_set_result(qz_task *task, int64_t result) { task->result = result; 
 qz_task *qz_current_task(void) { return tl_current; }
 
 int64_t qz_yield_poll(qz_task *self) {
+  self->move_to = -1;
   if (self->yielded) {
     self->yielded = false;
     self->wait_kind = W_NONE;

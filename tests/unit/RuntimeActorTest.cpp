@@ -429,13 +429,28 @@ struct SenderFrame {
   qz_actor *a = nullptr;
   qz_chan *done = nullptr;
   int64_t sender = 0, n = 0, i = 0, sent = 0;
+  bool paced = false;  // send as a void method's stub does: qz_actor_send_poll
+  Msg *m = nullptr;
 };
 
 // Sends seq 0..n-1 and yields now and then, so that senders interleave.
+// Paced senders never yield by themselves: qz_actor_send_poll makes them
+// yield (or move to another worker) when the mailbox is deep or contended.
 int64_t sender_poll(void *fp, qz_task *self) {
   auto *f = static_cast<SenderFrame *>(fp);
   CO_BEGIN(f);
   for (f->i = 0; f->i < f->n; ++f->i) {
+    if (f->paced) {
+      f->m = new_msg(T_SEQ);
+      f->m->sender = f->sender;
+      f->m->seq = f->i;
+      AWAIT(f, qz_actor_send_poll(f->a, f->m, self));
+      if (f->r == QZ_READY)
+        ++f->sent;
+      else
+        free(f->m);
+      continue;
+    }
     if (send_seq(f->a, f->sender, f->i))
       ++f->sent;
     if (f->i % 97 == 13)
@@ -450,6 +465,7 @@ struct FanInMain {
   int pc = 0;
   int64_t r = 0, k = 0, v = 0, stop = -1;
   int64_t senders = 4, per = 0;
+  bool paced = false;
   Stats *st = nullptr;
   Stats kst;  // the keeper's
   qz_actor *a = nullptr, *keeper = nullptr;
@@ -469,6 +485,7 @@ int64_t fan_in_poll(void *fp, qz_task *self) {
     s.done = f->done;
     s.sender = f->k;
     s.n = f->per;
+    s.paced = f->paced;
     qz_spawn_named(sender_poll, &s, "sender");
   }
   for (f->k = 0; f->k < f->senders; ++f->k)
@@ -514,10 +531,11 @@ void check_fan_in(FanInMain &m, Stats &st, const char *what) {
 // Runs the fan-in workload (natively with `workers`, or seeded when
 // workers == 0) and returns the actor panic lines.
 std::string run_fan_in(Stats &st, FanInMain &m, int64_t per, int64_t panic_every, int workers,
-                       uint64_t seed = 0) {
+                       uint64_t seed = 0, bool paced = false) {
   st.size(4, per);
   st.panic_every = panic_every;
   m.per = per;
+  m.paced = paced;
   m.st = &st;
   PanicCapture cap;
   // Wrapped in a first task so that the actors are created inside the run.
@@ -562,6 +580,61 @@ TEST(RuntimeActor, OneAtATimePerSenderFifo) {
     EXPECT_EQ(err, "") << what;
     wd.kick();
   }
+}
+
+// Senders that never wait, as the stubs of void methods send: far more
+// messages than QZ_ACTOR_PACE_DEPTH, so they yield and (with workers) move
+// next to the actor. Every message still arrives once, in per-sender order,
+// also when the actor panics on every third one.
+TEST(RuntimeActor, PacedSendersKeepOrderAndLoseNothing) {
+  Watchdog wd(90, "paced fan-in");
+  const int64_t per = std::max<int64_t>(scaled(20000), 2 * QZ_ACTOR_PACE_DEPTH);
+  for (int64_t panic_every : {0, 3}) {
+    for (int workers : {1, 2, 4}) {
+      Stats st;
+      FanInMain m;
+      std::string err = run_fan_in(st, m, per, panic_every, workers, 0, true);
+      std::string what = "paced, workers " + std::to_string(workers) + ", panic every " +
+                         std::to_string(panic_every);
+      check_fan_in(m, st, what.c_str());
+      if (!panic_every) {
+        EXPECT_EQ(m.get.result, 4 * m.per) << what;
+      }
+      wd.kick();
+    }
+    for (uint64_t seed = 1; seed <= 3; ++seed) {
+      Stats st;
+      FanInMain m;
+      run_fan_in(st, m, 2 * QZ_ACTOR_PACE_DEPTH, panic_every, 0, seed, true);
+      check_fan_in(m, st, ("paced, seed " + std::to_string(seed)).c_str());
+      wd.kick();
+    }
+  }
+}
+
+TEST(RuntimeActor, PacedSendToAStoppedActorIsClosed) {
+  Watchdog wd(30, "paced send after stop");
+  static Stats st;
+  struct F {
+    int pc = 0;
+    int64_t r = 0, sent = 0;
+    qz_actor *a = nullptr;
+    Msg *m = nullptr;
+  };
+  static F f;
+  qz_poll_fn start = [](void *, qz_task *self) -> int64_t {
+    F *g = &f;
+    CO_BEGIN(g);
+    g->a = new_actor("Gone", &st);
+    AWAIT(g, qz_actor_stop_poll(g->a, self));
+    g->m = new_msg(T_ADD, 1);
+    AWAIT(g, qz_actor_send_poll(g->a, g->m, self));
+    free(g->m);
+    CO_END;
+    return QZ_READY;
+  };
+  qz_run(start, nullptr, 2);
+  EXPECT_EQ(f.r, QZ_CLOSED);
 }
 
 // ---- stop -------------------------------------------------------------------
