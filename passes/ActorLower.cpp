@@ -1,28 +1,28 @@
-// actor-lower: generates, for every `actor` declaration, the code that makes
-// it run: the task whose loop takes the next message from the actor's mailbox
-// and dispatches on its tag to the method, and for each method the stub a
-// caller uses to send it. A message is a heap object `A.m.msg = {i64 tag,
-// ptr reply, result, args...}` (`new`), sent through the runtime's mailbox (an
-// unbounded channel with waiter queues). A void method's stub `@A.m.send`
-// enqueues and returns (an `await`: when the mailbox is deep the sender
-// yields its worker to the actor, but it never waits for room); a method with a result has `@A.m.call`, which makes a
-// one-slot reply channel, enqueues, and awaits the reply status (1 replied, 2
-// the method panicked, 3 the actor stopped or terminated before handling it),
-// so a caller never hangs on a dead actor. `@A.actor.loop(%h)` is the loop
-// (a name no method can have: method names are one identifier): it first
-// settles a restart (the message in flight when the loop panicked fails with
-// status 2; see qz_actor_panicked in docs/runtime.md), then either resets the
-// fields with `@A.init` and serves messages one at a time until the mailbox is
-// closed by stop() and drained, or, for an actor that terminated, fails
-// every queued message with status 3 (through `@A.actor.fail`). `@A.new()`
-// makes the state, the runtime actor and starts the loop through the
-// body-less `@qz.spawn_actor.A.actor.loop`,
-// which coro-split turns into a task start with a restart entry. The
-// `actor` declarations are removed once lowered. Everything
-// generated is ordinary MIR with `await`s: a method that suspends (it calls
-// another actor synchronously, or sleeps) is just a suspending call inside
-// the loop, and coro-split makes the loop a state machine, so it resumes in
-// the middle of a message without blocking a worker.
+// actor-lower: generates, for every `actor` declaration, the code that makes it
+// run: the task whose loop takes the next message from the actor's mailbox and
+// dispatches on its tag to the method, and for each method the stub a caller
+// uses to send it. A message is a heap object `A.m.msg = {i64 tag, ptr reply,
+// result, args...}` (`new`), sent through the runtime's mailbox (an unbounded
+// channel with waiter queues). A void method's stub `@A.m.send` enqueues and
+// returns (an `await`: when the mailbox is deep the sender yields its worker to
+// the actor, but it never waits for room); a method with a result has
+// `@A.m.call`, which makes a one-slot reply channel, enqueues, and awaits the
+// reply status (1 replied, 2 the method panicked, 3 the actor stopped or
+// terminated before handling it), so a caller never hangs on a dead actor.
+// `@A.actor.loop(%h)` is the loop (a name no method can have: method names are
+// one identifier): it first settles a restart (the message in flight when the
+// loop panicked fails with status 2; see qz_actor_panicked in docs/runtime.md),
+// then either resets the fields with `@A.init` and serves messages one at a
+// time until the mailbox is closed by stop() and drained, or, for an actor that
+// terminated, fails every queued message with status 3 (through
+// `@A.actor.fail`). `@A.new()` makes the state, the runtime actor and starts
+// the loop through the body-less `@qz.spawn_actor.A.actor.loop`, which
+// coro-split turns into a task start with a restart entry. The `actor`
+// declarations are removed once lowered. Everything generated is ordinary MIR
+// with `await`s: a method that suspends (it calls another actor synchronously,
+// or sleeps) is just a suspending call inside the loop, and coro-split makes
+// the loop a state machine, so it resumes in the middle of a message without
+// blocking a worker.
 #include "mir/Builder.h"
 #include "passes/PassRegistry.h"
 
