@@ -54,6 +54,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/IntrusiveRefCntPtr.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/Twine.h"
 #include "llvm/Support/Compiler.h"
 
 #include <algorithm>
@@ -2459,7 +2460,8 @@ int32_t Interpreter::Impl::actorOf(int64_t handle, llvm::StringRef callee) {
   uint64_t i;
   if (hostIndex(handle, HostKind::Actor, i) && i < actors_.size())
     return static_cast<int32_t>(i);
-  memError_ = "@" + callee.str() + ": the argument is not an actor";
+  // (Twine: GCC 12's -Wrestrict misfires on "@" + std::string at -O3.)
+  memError_ = (llvm::Twine("@") + callee + ": the argument is not an actor").str();
   return -1;
 }
 

@@ -280,10 +280,12 @@ int64_t qz_actor_send_poll(qz_actor *a, void *msg, qz_task *self) {
   int last = a->send_worker.load(std::memory_order_relaxed);
   if (last != me)
     a->send_worker.store(me, std::memory_order_relaxed);
-  if (contended && self && self->actor != a &&
-      (move_to_worker(self, a->loop_worker.load(std::memory_order_relaxed)) ||
-       move_to_worker(self, last)))
-    return QZ_PENDING;
+  if (contended && self && self->actor != a) {
+    int loop = a->loop_worker.load(std::memory_order_relaxed);
+    // Already beside the loop: stay (the other sender will come here).
+    if (loop != me && (move_to_worker(self, loop) || move_to_worker(self, last)))
+      return QZ_PENDING;
+  }
   // The actor's own loop is the one that drains: it never paces itself.
   if (!self || depth <= QZ_ACTOR_PACE_DEPTH || self->actor == a)
     return QZ_READY;

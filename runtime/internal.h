@@ -72,8 +72,10 @@ struct qz_task {
   bool yielded = false;
   // A yield that asked to be requeued on another worker (its index), else -1.
   int32_t move_to = -1;
-  // Moved next to its peers: work stealing leaves it where it is.
+  // Moved next to its peers: work stealing leaves it where it is while its
+  // worker is busy, until sticky_until (now_ns()).
   bool sticky = false;
+  uint64_t sticky_until = 0;
   uint8_t wait_kind = qzrt::W_NONE;
   uint64_t wait_obj = 0;  // channel id, fd
   const void *wait_ptr = nullptr;  // channel or fd record, to check reuse

@@ -73,6 +73,10 @@ constexpr unsigned kLocalCap = 256;  // local run queue ring size
 constexpr unsigned kRunnextStreak = 32;  // runnext picks before checking the queue
 constexpr uint64_t kSpinNs = 50000;   // spin this long before parking
 constexpr uint64_t kStallNs = 20000;  // a worker in one poll this long loses runnext
+// How long a moved task stays put (move_to_worker): shorter than kSpinNs, so
+// a worker that lost its tasks to a move can still take them back before it
+// parks if they stop contending (a contended send moves them again).
+constexpr uint64_t kStickyNs = 25000;
 constexpr unsigned kShards = 64;
 
 struct Sched;
@@ -88,6 +92,7 @@ struct alignas(64) Worker {
   std::atomic<uint64_t> polls{0};     // bumped at every poll (stall detection)
   std::atomic<bool> in_poll{false};
   std::atomic<uint32_t> wakeup{0};    // futex word for parking
+  bool blocked = false;               // in a blocking-form operation (under sched->mu)
   unsigned tick = 0, streak = 0;
   uint32_t rng = 0;
   std::thread thread;
@@ -273,9 +278,26 @@ void local_push(Worker &w, qz_task *t) {
 // it re-checks its queue after joining the idle list (under s.mu), and this
 // wakes it if it is on the list, so the task is never left behind.
 void remote_push(Worker &w, qz_task *t) {
-  local_push(w, t);
   Sched &s = *w.sched;
-  std::lock_guard<std::mutex> g(s.mu);
+  std::unique_lock<std::mutex> g(s.mu);
+  if (w.blocked) {  // its queue was spilled and nothing would run it
+    t->sticky = false;
+    gq_push_locked(s, t);
+    g.unlock();
+    notify_idle(s);
+    return;
+  }
+  w.qlock.lock();  // s.mu then qlock, as in spill_locked and gq_take
+  if (w.count < kLocalCap) {
+    w.ring[(w.head + w.count) % kLocalCap] = t;
+    ++w.count;
+    w.qsize.store(w.count, std::memory_order_relaxed);
+    w.qlock.unlock();
+  } else {
+    w.qlock.unlock();
+    t->sticky = false;
+    gq_push_locked(s, t);
+  }
   for (size_t i = 0; i < s.idle.size(); ++i) {
     if (s.idle[i] != &w)
       continue;
@@ -312,8 +334,11 @@ qz_task *steal_from(Worker &self, Worker &v) {
     return nullptr;
   unsigned take = (v.count + 1) / 2;
   // Sticky tasks stay while the victim is busy: they moved there to run
-  // beside their peers (move_to_worker). An idle victim gives them up.
+  // beside their peers (move_to_worker). An idle victim gives them up, and
+  // so does a busy one after kStickyNs: tasks that compute more than they
+  // talk get their own core back.
   bool busy = v.in_poll.load(std::memory_order_relaxed);
+  uint64_t now = busy ? now_ns() : 0;
   unsigned kept = 0;
   qz_task *keep[kLocalCap];
   unsigned total = v.count;
@@ -321,7 +346,7 @@ qz_task *steal_from(Worker &self, Worker &v) {
     qz_task *t = v.ring[v.head];
     v.head = (v.head + 1) % kLocalCap;
     --v.count;
-    if (t->sticky && busy) {
+    if (t->sticky && busy && now < t->sticky_until) {
       keep[kept++] = t;
     } else {
       t->sticky = false;
@@ -929,6 +954,7 @@ bool enter_blocking(Waiter *w, uint8_t kind, uint64_t obj) {
   std::lock_guard<std::mutex> g(s->mu);
   if (tl_worker && tl_worker->sched == s) {
     spill_locked(*s, *tl_worker);
+    tl_worker->blocked = true;
     ++s->nblocked_workers;
     w->blocked = 2;
   } else {
@@ -957,6 +983,10 @@ void blocked_waiter_completed(Waiter *w) {
 void leave_blocking() {
   if (qz_task *t = tl_current)
     t->wait_kind = W_NONE;
+  if (Worker *w = tl_worker) {
+    std::lock_guard<std::mutex> g(w->sched->mu);
+    w->blocked = false;
+  }
 }
 
 void kick_idle() {
@@ -999,6 +1029,7 @@ bool move_to_worker(qz_task *self, int worker) {
   qz_yield_poll(self);
   self->move_to = worker;
   self->sticky = true;
+  self->sticky_until = now_ns() + kStickyNs;
   return true;
 }
 
