@@ -637,6 +637,100 @@ TEST(RuntimeActor, PacedSendToAStoppedActorIsClosed) {
   EXPECT_EQ(f.r, QZ_CLOSED);
 }
 
+// A contended sender may move onto the worker that last ran the actor's loop
+// while that worker is blocked in a blocking-form receive (inside a handler)
+// that only this sender can end: it must still run somewhere. (A moved task
+// used to sit, sticky, in the blocked worker's queue: a hang reported as a
+// deadlock in about 4 runs of 10.)
+namespace strand {
+enum { HOLD = 1, DATA = 2 };
+Msg hold{HOLD, nullptr, 0, 0, 0, 0}, data{DATA, nullptr, 0, 0, 0, 0};
+qz_chan *held, *gate, *fin;
+int64_t n = 0;
+struct LoopF {
+  int pc = 0;
+  int64_t r = 0, count = 0;
+  qz_actor *a = nullptr;
+  void *mail = nullptr;
+} lf;
+int64_t loop_poll(void *fp, qz_task *self) {
+  auto *f = static_cast<LoopF *>(fp);
+  CO_BEGIN(f);
+  for (;;) {
+    AWAIT(f, qz_actor_recv_poll(f->a, &f->mail, self));
+    if (f->r != QZ_READY) {
+      qz_actor_finished(f->a);
+      return QZ_READY;
+    }
+    if (static_cast<Msg *>(f->mail)->tag == HOLD) {
+      qz_chan_try_send(held, 1);
+      int64_t v;
+      qz_chan_recv(gate, &v);  // blocking forms, on a worker thread
+      qz_chan_recv(gate, &v);
+    } else if (++f->count == 2 * n) {
+      qz_chan_try_send(fin, 1);
+    }
+  }
+  CO_END;
+  return QZ_READY;
+}
+struct SendF {
+  int pc = 0;
+  int64_t r = 0, i = 0;
+  qz_actor *a = nullptr;
+} sf[2];
+int64_t sender_poll(void *fp, qz_task *self) {
+  auto *f = static_cast<SendF *>(fp);
+  CO_BEGIN(f);
+  for (f->i = 0; f->i < n; ++f->i)
+    AWAIT(f, qz_actor_send_poll(f->a, &data, self));
+  AWAIT(f, qz_chan_send_poll(gate, 1, self));
+  CO_END;
+  return QZ_READY;
+}
+struct MainF {
+  int pc = 0;
+  int64_t r = 0, v = 0;
+  qz_actor *a = nullptr;
+} mf;
+int64_t main_poll(void *, qz_task *self) {
+  MainF *f = &mf;
+  CO_BEGIN(f);
+  f->a = qz_actor_create("Holder", nullptr);
+  lf.a = f->a;
+  qz_actor_start(f->a, loop_poll, &lf, [](qz_actor *) { abort(); });
+  qz_actor_send(f->a, &hold);
+  AWAIT(f, qz_chan_recv_poll(held, &f->v, self));
+  for (SendF &s : sf) {
+    s.a = f->a;
+    qz_spawn_named(sender_poll, &s, "sender");
+  }
+  AWAIT(f, qz_chan_recv_poll(fin, &f->v, self));
+  CO_END;
+  return QZ_READY;
+}
+} // namespace strand
+
+TEST(RuntimeActor, MovedSenderIsNotStrandedOnABlockedWorker) {
+  Watchdog wd(120, "moved sender on a blocked worker");
+  for (int run = 0; run < 8; ++run) {
+    strand::n = std::max<int64_t>(scaled(200000), 4 * QZ_ACTOR_PACE_DEPTH);
+    strand::lf = strand::LoopF();
+    strand::mf = strand::MainF();
+    for (strand::SendF &s : strand::sf)
+      s = strand::SendF();
+    strand::held = qz_chan_new(-1);
+    strand::gate = qz_chan_new(-1);
+    strand::fin = qz_chan_new(-1);
+    qz_run(strand::main_poll, nullptr, 3);
+    EXPECT_EQ(strand::lf.count, 2 * strand::n) << "run " << run;
+    qz_chan_free(strand::held);
+    qz_chan_free(strand::gate);
+    qz_chan_free(strand::fin);
+    wd.kick();
+  }
+}
+
 // ---- stop -------------------------------------------------------------------
 
 // Sends add(1) until a send fails, counting the sends that got in.
