@@ -397,6 +397,38 @@ Instruction *Function::createInst(Opcode op, const Type *resultTy,
   return inst;
 }
 
+void Function::dropBody() {
+  for (Block &b : blocks_)
+    for (Instruction &i : b.insts())
+      i.dropAllReferences();
+  blocks_.clear();
+  for (Block *b : allBlocks_)
+    b->~Block();
+  allBlocks_.clear();
+  allBlocks_.shrink_to_fit();
+  // The name and the arguments live in the arena as well: copy them out,
+  // free the arena, and rebuild them in it.
+  struct ArgCopy {
+    std::string name;
+    BindingId binding;
+  };
+  std::string name = name_.str();
+  std::vector<ArgCopy> args;
+  for (Argument *a : args_)
+    args.push_back({a->name().str(), a->binding()});
+  arena_.Reset();
+  name_ = save(name);
+  nextValueId_ = 0;
+  nextBlockId_ = 0;
+  for (unsigned i = 0; i < args.size(); ++i) {
+    auto *a = new (arena_.Allocate<Argument>())
+        Argument(type_->params()[i], takeValueId(), this, i);
+    a->setName(save(args[i].name));
+    a->setBinding(args[i].binding);
+    args_[i] = a;
+  }
+}
+
 size_t Function::instructionCount() const {
   size_t n = 0;
   for (const Block &b : blocks_)

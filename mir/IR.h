@@ -505,6 +505,13 @@ public:
   uint32_t numBlockIds() const { return nextBlockId_; }
   /// Number of instructions currently in the body.
   size_t instructionCount() const;
+  /// Frees the body and everything it allocated, leaving a declaration with
+  /// the same name, type and arguments (new Argument objects: the old ones
+  /// are gone). Nothing may point into the body any more; every instruction
+  /// must be in a block (the uses of those are unlinked from the values they
+  /// read, constants included). mir-opt's streaming mode calls it once a
+  /// function has been optimized and printed.
+  void dropBody();
 
   llvm::BumpPtrAllocator &arena() { return arena_; }
   llvm::StringRef save(llvm::StringRef s);

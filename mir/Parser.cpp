@@ -145,7 +145,7 @@ static bool lookupPred(StringRef s, ICmpPred &p) {
 class Parser {
 public:
   Parser(llvm::SourceMgr &sm, unsigned bufferId, llvm::raw_ostream &errs,
-         MIRSourceMap *map, llvm::function_ref<void(Function &)> onFunctionBody)
+         MIRSourceMap *map, FunctionBodyCallback onFunctionBody)
       : sm_(sm), errs_(errs), map_(map), onFunctionBody_(onFunctionBody),
         mod_(std::make_unique<Module>()),
         m_(*mod_) {
@@ -256,7 +256,7 @@ private:
   llvm::SourceMgr &sm_;
   llvm::raw_ostream &errs_;
   MIRSourceMap *map_;
-  llvm::function_ref<void(Function &)> onFunctionBody_;
+  FunctionBodyCallback onFunctionBody_;
   std::unique_ptr<Module> mod_;
   Module &m_;
   const char *bufStart_, *bufEnd_;
@@ -2115,6 +2115,9 @@ std::unique_ptr<Module> Parser::run() {
   for (Item &it : items_)
     if (!stopped_ && it.kind == ItemKind::Actor)
       parseActor(it);
+  unsigned numBodies = 0, bodyIndex = 0;
+  for (const Item &it : items_)
+    numBodies += it.kind == ItemKind::Fn && it.fn;
   for (Item &it : items_) {
     if (stopped_)
       break;
@@ -2122,7 +2125,8 @@ std::unique_ptr<Module> Parser::run() {
       unsigned errorsBefore = numErrors_;
       parseBody(it);
       if (onFunctionBody_ && numErrors_ == errorsBefore)
-        onFunctionBody_(*it.fn);
+        onFunctionBody_(*it.fn, bodyIndex, numBodies);
+      ++bodyIndex;
     }
   }
   if (numErrors_) {
@@ -2136,7 +2140,7 @@ std::unique_ptr<Module> Parser::run() {
 
 std::unique_ptr<Module>
 qmir::parseMIR(llvm::SourceMgr &sm, unsigned bufferId, llvm::raw_ostream &errs,
-               MIRSourceMap *map, llvm::function_ref<void(Function &)> onFunctionBody) {
+               MIRSourceMap *map, FunctionBodyCallback onFunctionBody) {
   Parser p(sm, bufferId, errs, map, onFunctionBody);
   return p.run();
 }

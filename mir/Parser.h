@@ -35,10 +35,16 @@ struct MIRSourceMap {
 /// `onFunctionBody`, if given, is called with each function right after its
 /// body is parsed without error, while the function is still in the cache:
 /// tools verify it there instead of walking the whole module again later.
+/// By then every module-level item (types, bindings, declarations, actors)
+/// is parsed. It also gets the body's position among the module's bodies and
+/// their number (bodies with errors count too). It may optimize, print and
+/// drop the body (Function::dropBody): the parser does not look at a body
+/// again once it has handed it over.
+using FunctionBodyCallback =
+    llvm::function_ref<void(Function &, unsigned bodyIndex, unsigned numBodies)>;
 std::unique_ptr<Module>
 parseMIR(llvm::SourceMgr &sm, unsigned bufferId, llvm::raw_ostream &errs,
-         MIRSourceMap *map = nullptr,
-         llvm::function_ref<void(Function &)> onFunctionBody = nullptr);
+         MIRSourceMap *map = nullptr, FunctionBodyCallback onFunctionBody = nullptr);
 
 /// Convenience for tests: parses `text` (buffer name `name`).
 std::unique_ptr<Module> parseMIRString(llvm::StringRef text,

@@ -705,7 +705,10 @@ void qmir::printFunction(raw_ostream &os, const Function &f,
 }
 
 void qmir::printModule(raw_ostream &os, const Module &m,
-                       const PrintOptions &opts) {
+                       const PrintOptions &opts, PrintedBodyLookup printedBody) {
+  auto printed = [&](const Function &f) -> std::optional<StringRef> {
+    return printedBody ? printedBody(f) : std::nullopt;
+  };
   bool needBlank = false;
   auto section = [&] {
     if (needBlank)
@@ -782,17 +785,21 @@ void qmir::printModule(raw_ostream &os, const Module &m,
   }
   bool anyDecl = false;
   for (const Function &f : m.functions())
-    if (f.isDeclaration()) {
+    if (f.isDeclaration() && !printed(f)) {
       if (!anyDecl)
         section();
       anyDecl = true;
       printFunction(os, f, opts);
     }
-  for (const Function &f : m.functions())
-    if (!f.isDeclaration()) {
+  for (const Function &f : m.functions()) {
+    if (std::optional<StringRef> text = printed(f)) {
+      section();
+      os << *text;
+    } else if (!f.isDeclaration()) {
       section();
       printFunction(os, f, opts);
     }
+  }
 }
 
 std::string qmir::moduleToString(const Module &m, const PrintOptions &opts) {

@@ -12,8 +12,11 @@
 #include "llvm/Support/Allocator.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "llvm/ADT/STLFunctionalExtras.h"
 
 namespace qmir {
 
@@ -21,8 +24,13 @@ struct PrintOptions {
   bool printLocs = false;
 };
 
+/// `printedBody`, if given, may return the already printed text of a
+/// function (printFunction's output): that text stands in for the function,
+/// which then counts as a definition even if its body was dropped since
+/// (mir-opt's streaming mode prints each function before freeing it).
+using PrintedBodyLookup = llvm::function_ref<std::optional<llvm::StringRef>(const Function &)>;
 void printModule(llvm::raw_ostream &os, const Module &m,
-                 const PrintOptions &opts = {});
+                 const PrintOptions &opts = {}, PrintedBodyLookup printedBody = nullptr);
 void printFunction(llvm::raw_ostream &os, const Function &f,
                    const PrintOptions &opts = {});
 /// One instruction, with the same value names printFunction would use.

@@ -155,33 +155,39 @@ PassOptions::problem(StringRef passName) const {
 // PassManager
 //===----------------------------------------------------------------------===//
 
+bool PassManager::apply(const PassRunInfo &info,
+                        llvm::function_ref<PreservedAnalyses()> body) {
+  for (PassInstrumentation *pi : instr_)
+    if (!pi->shouldRun(info)) {
+      for (PassInstrumentation *q : instr_)
+        q->passSkipped(info);
+      return true;
+    }
+  for (PassInstrumentation *pi : instr_)
+    pi->beforePass(info);
+  PreservedAnalyses pa = body();
+  bool keepGoing = true;
+  // Every hook sees the application even when an earlier one wants to stop,
+  // so that e.g. a dump still shows the IR the verifier rejected.
+  for (PassInstrumentation *pi : instr_)
+    keepGoing &= pi->afterPass(info, pa);
+  return keepGoing;
+}
+
+bool PassManager::runFunctionPass(FunctionPass &fp, Function &f, AnalysisManager &am,
+                                  unsigned index, unsigned pos) {
+  PassRunInfo info{fp, *f.parent(), &f, index, pos};
+  return apply(info, [&] {
+    PreservedAnalyses pa = fp.run(f, am);
+    am.invalidate(f, pa);
+    return pa;
+  });
+}
+
 bool PassManager::run(Module &m, AnalysisManager &am) {
   unsigned index = 0;
-  // Runs one application through the hooks; false stops the pipeline.
-  auto apply = [&](const PassRunInfo &info, auto &&body) {
-    for (PassInstrumentation *pi : instr_)
-      if (!pi->shouldRun(info)) {
-        for (PassInstrumentation *q : instr_)
-          q->passSkipped(info);
-        return true;
-      }
-    for (PassInstrumentation *pi : instr_)
-      pi->beforePass(info);
-    PreservedAnalyses pa = body();
-    bool keepGoing = true;
-    // Every hook sees the application even when an earlier one wants to stop,
-    // so that e.g. a dump still shows the IR the verifier rejected.
-    for (PassInstrumentation *pi : instr_)
-      keepGoing &= pi->afterPass(info, pa);
-    return keepGoing;
-  };
   auto runOn = [&](FunctionPass &fp, Function &f, unsigned idx, unsigned pos) {
-    PassRunInfo info{fp, m, &f, idx, pos};
-    return apply(info, [&] {
-      PreservedAnalyses pa = fp.run(f, am);
-      am.invalidate(f, pa);
-      return pa;
-    });
+    return runFunctionPass(fp, f, am, idx, pos);
   };
 
   // A function pass only reads and writes its own function, so a run of
@@ -246,6 +252,23 @@ bool PassManager::run(Module &m, AnalysisManager &am) {
 bool PassManager::run(Module &m) {
   AnalysisManager am;
   return run(m, am);
+}
+
+bool PassManager::onlyFunctionPasses() const {
+  return llvm::all_of(passes_, [](const std::unique_ptr<Pass> &p) {
+    return p->kind() == Pass::Kind::Function;
+  });
+}
+
+bool PassManager::runOnFunction(Function &f, AnalysisManager &am, unsigned bodyIndex,
+                                unsigned numBodies) {
+  assert(onlyFunctionPasses() && "runOnFunction needs a pipeline of function passes");
+  // Application numbers are those of run()'s pass-by-pass order.
+  for (unsigned pos = 0; pos < passes_.size(); ++pos)
+    if (!runFunctionPass(static_cast<FunctionPass &>(*passes_[pos]), f, am,
+                         pos * numBodies + bodyIndex, pos))
+      return false;
+  return true;
 }
 
 void PassManager::printPipeline(raw_ostream &os) const {

@@ -16,6 +16,7 @@
 #include "passes/Pass.h"
 #include "passes/PassRegistry.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
 #include <memory>
@@ -81,10 +82,26 @@ public:
   /// Same, with a fresh AnalysisManager.
   bool run(Module &m);
 
+  /// True if every pass is a function pass: then the pipeline can run on one
+  /// function at a time, each as soon as it exists (mir-opt's streaming mode).
+  bool onlyFunctionPasses() const;
+  /// Runs a pipeline of function passes (onlyFunctionPasses()) on `f`, the
+  /// body number `bodyIndex` of `numBodies` in its module: the same pass
+  /// applications, with the same numbers, that run() makes on `f` when it
+  /// goes function by function. Returns false if an instrumentation stopped
+  /// the pipeline.
+  bool runOnFunction(Function &f, AnalysisManager &am, unsigned bodyIndex,
+                     unsigned numBodies);
+
   /// The pipeline in the syntax parsePassPipeline accepts.
   void printPipeline(llvm::raw_ostream &os) const;
 
 private:
+  /// One application through the hooks; false stops the pipeline.
+  bool apply(const PassRunInfo &info, llvm::function_ref<PreservedAnalyses()> body);
+  bool runFunctionPass(FunctionPass &fp, Function &f, AnalysisManager &am, unsigned index,
+                       unsigned pos);
+
   std::vector<std::unique_ptr<Pass>> passes_;
   std::vector<PassInstrumentation *> instr_;
 };

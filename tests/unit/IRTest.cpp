@@ -99,6 +99,39 @@ TEST_F(Fixture, UseListsAndRAUW) {
   EXPECT_EQ(entry->terminator(), r);
 }
 
+// mir-opt --stream frees each body once printed: what is left is a
+// declaration, the constants the body used no longer list its uses, and the
+// function can get a new body.
+TEST_F(Fixture, DropBodyLeavesADeclaration) {
+  f->arg(0)->setName("x");
+  f->arg(0)->setBinding(m.addBinding("x", 1, 0));
+  ConstInt *seven = m.constI64(7);
+  b.setInsertPoint(f->createBlock("entry"));
+  Instruction *a = b.add(f->arg(0), seven);
+  Block *next = f->createBlock("next");
+  BlockArg *p = next->addArg(m.types().i64(), "p");
+  b.br(next, {a});
+  b.setInsertPoint(next);
+  b.ret(b.mul(p, seven));
+  EXPECT_EQ(seven->numUses(), 2u);
+
+  f->dropBody();
+  EXPECT_TRUE(f->isDeclaration());
+  EXPECT_EQ(seven->numUses(), 0u);
+  EXPECT_EQ(f->name(), "f");
+  ASSERT_EQ(f->args().size(), 1u);
+  EXPECT_EQ(f->arg(0)->name(), "x");
+  EXPECT_EQ(f->arg(0)->binding(), 1u);
+  EXPECT_EQ(f->arg(0)->type(), m.types().i64());
+  EXPECT_EQ(f->arg(0)->parent(), f);
+  EXPECT_EQ(m.function("f"), f);
+
+  b.setInsertPoint(f->createBlock("again"));
+  b.ret(b.add(f->arg(0), seven));
+  EXPECT_EQ(seven->numUses(), 1u);
+  EXPECT_EQ(f->instructionCount(), 2u);
+}
+
 TEST_F(Fixture, EdgeArgumentsAndPredecessors) {
   Block *entry = f->createBlock("entry");
   Block *loop = f->createBlock("loop");

@@ -239,6 +239,35 @@ TEST(PassManager, InstrumentationCanSkipAndStop) {
                                               "after b@f#2/1"}));
 }
 
+// Streaming runs a pipeline of function passes on one function at a time;
+// each application keeps the number run() gives it (pass-by-pass order), so
+// a crash message or --bisect-limit names the same application either way.
+TEST(PassManager, RunOnFunctionNumbersLikeRun) {
+  TwoFunctions x;
+  std::vector<std::string> log;
+  PassManager pm;
+  pm.addPass(std::make_unique<RecordPass>("a", log));
+  pm.addPass(std::make_unique<RecordPass>("b", log));
+  EXPECT_TRUE(pm.onlyFunctionPasses());
+  LogInstrumentation li;
+  pm.addInstrumentation(li);
+  AnalysisManager am;
+  EXPECT_TRUE(pm.runOnFunction(*x.m.function("g"), am, 1, 2));
+  EXPECT_TRUE(pm.runOnFunction(*x.m.function("f"), am, 0, 2));
+  EXPECT_EQ(log, (std::vector<std::string>{"a:g", "b:g", "a:f", "b:f"}));
+  EXPECT_EQ(li.log, (std::vector<std::string>{"before a@g#1/0", "after a@g#1/0",
+                                              "before b@g#3/1", "after b@g#3/1",
+                                              "before a@f#0/0", "after a@f#0/0",
+                                              "before b@f#2/1", "after b@f#2/1"}));
+  li.log.clear();
+  li.stopIndex = 2;
+  EXPECT_FALSE(pm.runOnFunction(*x.m.function("f"), am, 0, 2));
+  EXPECT_EQ(li.log, (std::vector<std::string>{"before a@f#0/0", "after a@f#0/0",
+                                              "before b@f#2/1", "after b@f#2/1"}));
+  pm.addPass(std::make_unique<CountModulePass>());
+  EXPECT_FALSE(pm.onlyFunctionPasses());
+}
+
 TEST(PassManager, DCEThroughThePipeline) {
   TwoFunctions x;
   registerAllPasses();

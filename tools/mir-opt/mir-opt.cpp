@@ -2,7 +2,9 @@
 // .mir file, verifies it (every problem reported at its FILE:LINE:COL), runs a
 // textual pass pipeline with optional IR dumps and per-pass verification,
 // verifies the result, and prints it or interprets @main. Every error exits 1;
-// with --run the exit status is the program's.
+// with --run the exit status is the program's. A pipeline of function passes
+// streams (--stream): each function is optimized, verified and printed as
+// soon as it is parsed, and its body freed (docs/passes.md).
 //
 // It is also the debugger for passes (docs/debugging-passes.md): what each
 // pass changed (--dump-changed, --dump-dir, --dump-html, --dump-dot), what it
@@ -111,6 +113,15 @@ cl::opt<uint64_t> seedOpt(
     cl::value_desc("n"), cl::cat(toolCat));
 cl::opt<bool> printLocs("print-locs", cl::desc("Print instruction source locations"),
                         cl::cat(toolCat));
+cl::opt<bool> streamOpt(
+    "stream",
+    cl::desc("When the pipeline has only function passes and nothing needs the "
+             "whole module afterwards (no --run, dumps, --verify-each, ...): "
+             "optimize, verify and print each function as soon as it is parsed, "
+             "then free its body. Same output; peak memory is the input text, the "
+             "printed text and the largest function instead of the whole module "
+             "(default on; --stream=false turns it off)"),
+    cl::init(true), cl::cat(toolCat));
 cl::opt<bool> splitInputFile(
     "split-input-file",
     cl::desc("Treat lines '; -----' as separators: process each chunk on its own "
@@ -253,8 +264,79 @@ void reportVerifierErrors(const Chunk &c, ArrayRef<VerifierError> errors) {
   }
 }
 
+/// Streaming (--stream): each function's body is optimized, verified and
+/// printed right after it is parsed, then freed; the module keeps the
+/// declarations, types, bindings and constants, and the printed text stands
+/// in for each body when the module is printed at the end.
+class StreamingRun {
+public:
+  StreamingRun(PassManager &pm, CrashReproducer &reproducer, PrintOptions po)
+      : pm_(pm), reproducer_(reproducer), po_(po), os_(text_) {}
+
+  /// The parser's body callback, after the body verified.
+  void process(Function &f, unsigned bodyIndex, unsigned numBodies) {
+    if (!decided_) {
+      // Actors are checked against their methods' bodies once the module is
+      // parsed: such a module goes the ordinary way.
+      decided_ = true;
+      active_ = f.parent()->actors().empty();
+    }
+    if (!active_ || stopped_)
+      return;
+    if (!pm_.runOnFunction(f, am_, bodyIndex, numBodies)) {
+      stopped_ = invalid_ = true;
+      return;
+    }
+    am_.clear();
+    std::vector<VerifierError> errors;
+    if (!verifyFunction(f, &errors)) {
+      // As without streaming: one header, then every function's errors.
+      if (!invalid_)
+        error() << "the IR is invalid after the pipeline '" << pipelineText
+                << "' (use --verify-each to find the pass)\n";
+      printVerifierErrors(errs(), errors);
+      invalid_ = true;
+      return;
+    }
+    if (invalid_)
+      return; // nothing will be printed
+    size_t start = text_.size();
+    printFunction(os_, f, po_);
+    spans_[&f] = {start, text_.size() - start};
+    f.dropBody();
+  }
+
+  /// False if the module is processed the ordinary way (it has actors).
+  bool active() const { return active_; }
+  /// A pass left invalid IR (reported; the reproducer is written here).
+  bool finish() {
+    if (invalid_)
+      reproducer_.writeReproducer("left invalid IR", errs(), /*wholePipeline=*/true);
+    return !invalid_;
+  }
+  bool streamed(const Function &f) const { return spans_.count(&f); }
+  std::optional<StringRef> printed(const Function &f) const {
+    auto it = spans_.find(&f);
+    if (it == spans_.end())
+      return std::nullopt;
+    return StringRef(text_).substr(it->second.first, it->second.second);
+  }
+
+private:
+  PassManager &pm_;
+  CrashReproducer &reproducer_;
+  PrintOptions po_;
+  AnalysisManager am_;
+  std::string text_;
+  raw_string_ostream os_;
+  DenseMap<const Function *, std::pair<size_t, size_t>> spans_;
+  bool decided_ = false, active_ = true, stopped_ = false, invalid_ = false;
+};
+
 /// Parses and verifies one chunk; false (after reporting) on any error.
-bool parseChunk(Chunk &c, std::unique_ptr<MemoryBuffer> buf) {
+/// With `stream`, each verified body also goes through it.
+bool parseChunk(Chunk &c, std::unique_ptr<MemoryBuffer> buf,
+                StreamingRun *stream = nullptr) {
   unsigned id = c.sm.AddNewSourceBuffer(std::move(buf), SMLoc());
   // The source map (a location per instruction) is only needed to point at
   // a verifier error, and costs a hash-table entry per instruction; so the
@@ -263,12 +345,19 @@ bool parseChunk(Chunk &c, std::unique_ptr<MemoryBuffer> buf) {
   // Each body is verified as soon as it is parsed, while it is in the cache.
   bool bodiesOk = true;
   c.module = parseMIR(c.sm, id, errs(), nullptr,
-                      [&](Function &f) { bodiesOk &= verifyFunction(f); });
+                      [&](Function &f, unsigned bodyIndex, unsigned numBodies) {
+                        bool ok = verifyFunction(f);
+                        bodiesOk &= ok;
+                        // After a bad body nothing more is optimized: the
+                        // input is reported and that is all.
+                        if (stream && bodiesOk)
+                          stream->process(f, bodyIndex, numBodies);
+                      });
   if (!c.module)
     return false;
   bool declarationsOk = true;
   for (const Function &f : c.module->functions())
-    if (f.isDeclaration())
+    if (f.isDeclaration() && !(stream && stream->streamed(f)))
       declarationsOk &= verifyFunction(f);
   declarationsOk &= verifyActors(*c.module);
   if (bodiesOk && declarationsOk)
@@ -417,11 +506,22 @@ int main(int argc, char **argv) {
   }
   StringRef bufferName = (*file)->getBufferIdentifier();
 
+  // Streaming needs a pipeline of function passes and nothing that looks at
+  // the whole module, or at the order of pass applications, afterwards.
+  const bool streaming =
+      streamOpt && !splitInputFile && pm.onlyFunctionPasses() && !runMainOpt && !backend &&
+      !verifyEach && dumpBefore.empty() && dumpAfter.empty() && !dumpBeforeAll &&
+      !dumpAfterAll && dumpFunc.empty() && !dumpChanged && dumpDir.empty() &&
+      dumpHTML.empty() && dumpDot.empty() && !dumpDotEachPass && !TimePassesIsEnabled &&
+      !AreStatisticsEnabled() && !bisectLimit.getNumOccurrences();
+
   // Parse and verify every chunk before running anything, so that --dump-func
-  // names can be checked against all of them.
+  // names can be checked against all of them (streaming parses later).
   std::vector<std::unique_ptr<Chunk>> chunks;
   bool failed = false;
-  if (splitInputFile) {
+  if (streaming) {
+    // Parsed below, once the instrumentation (the crash reproducer) is in place.
+  } else if (splitInputFile) {
     for (std::string &text : splitChunks((*file)->getBuffer())) {
       auto c = std::make_unique<Chunk>();
       failed |= !parseChunk(*c, MemoryBuffer::getMemBufferCopy(text, bufferName));
@@ -534,6 +634,27 @@ int main(int argc, char **argv) {
   if (useDebugger)
     pm.addInstrumentation(debugger);
   pm.addInstrumentation(reproducer);
+
+  if (streaming) {
+    auto c = std::make_unique<Chunk>();
+    reproducer.beginModule((*file)->getBuffer());
+    PrintOptions po;
+    po.printLocs = printLocs;
+    StreamingRun stream(pm, reproducer, po);
+    if (!parseChunk(*c, std::move(*file), &stream))
+      return 1;
+    if (stream.active()) {
+      if (!stream.finish())
+        return 1;
+      if (printModules) {
+        printModule(out->os(), *c->module, po,
+                    [&](const Function &f) { return stream.printed(f); });
+        out->keep();
+      }
+      return 0;
+    }
+    chunks.push_back(std::move(c)); // it has actors: the ordinary way
+  }
 
   int runStatus = 0;
   for (size_t i = 0; i < chunks.size(); ++i) {
