@@ -70,7 +70,7 @@ def main():
         for path in inputs:
             label = os.path.relpath(path, args.lit_dir) if path.startswith(args.lit_dir) else os.path.basename(path)
             for pipeline in PIPELINES:
-                for extra in ([], ["--print-locs"]):
+                for extra in ([], ["--print-locs"], ["--disable-output"]):
                     compared += 1
                     failed += not compare(args.mir_opt, path, pipeline, extra, label)
     print(f"compared {compared} runs over {len(inputs)} inputs: {failed} differ")

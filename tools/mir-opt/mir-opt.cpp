@@ -21,6 +21,7 @@
 #include "passes/Pipelines.h"
 #include "backend/Backend.h"
 
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/Statistic.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Config/llvm-config.h"
@@ -270,8 +271,10 @@ void reportVerifierErrors(const Chunk &c, ArrayRef<VerifierError> errors) {
 /// in for each body when the module is printed at the end.
 class StreamingRun {
 public:
-  StreamingRun(PassManager &pm, CrashReproducer &reproducer, PrintOptions po)
-      : pm_(pm), reproducer_(reproducer), po_(po), os_(text_) {}
+  /// `print`: keep each function's text for the output (not with
+  /// --disable-output).
+  StreamingRun(PassManager &pm, CrashReproducer &reproducer, PrintOptions po, bool print)
+      : pm_(pm), reproducer_(reproducer), po_(po), print_(print), os_(text_) {}
 
   /// The parser's body callback, after the body verified.
   void process(Function &f, unsigned bodyIndex, unsigned numBodies) {
@@ -300,9 +303,12 @@ public:
     }
     if (invalid_)
       return; // nothing will be printed
-    size_t start = text_.size();
-    printFunction(os_, f, po_);
-    spans_[&f] = {start, text_.size() - start};
+    if (print_) {
+      size_t start = text_.size();
+      printFunction(os_, f, po_);
+      spans_[&f] = {start, text_.size() - start};
+    }
+    streamed_.insert(&f);
     f.dropBody();
   }
 
@@ -314,7 +320,7 @@ public:
       reproducer_.writeReproducer("left invalid IR", errs(), /*wholePipeline=*/true);
     return !invalid_;
   }
-  bool streamed(const Function &f) const { return spans_.count(&f); }
+  bool streamed(const Function &f) const { return streamed_.count(&f); }
   std::optional<StringRef> printed(const Function &f) const {
     auto it = spans_.find(&f);
     if (it == spans_.end())
@@ -326,10 +332,12 @@ private:
   PassManager &pm_;
   CrashReproducer &reproducer_;
   PrintOptions po_;
+  bool print_;
   AnalysisManager am_;
   std::string text_;
   raw_string_ostream os_;
   DenseMap<const Function *, std::pair<size_t, size_t>> spans_;
+  DenseSet<const Function *> streamed_;
   bool decided_ = false, active_ = true, stopped_ = false, invalid_ = false;
 };
 
@@ -640,7 +648,7 @@ int main(int argc, char **argv) {
     reproducer.beginModule((*file)->getBuffer());
     PrintOptions po;
     po.printLocs = printLocs;
-    StreamingRun stream(pm, reproducer, po);
+    StreamingRun stream(pm, reproducer, po, printModules);
     if (!parseChunk(*c, std::move(*file), &stream))
       return 1;
     if (stream.active()) {
