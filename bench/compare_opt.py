@@ -7,8 +7,11 @@ bench-gen-vs-lli checks they compute the same result). Both tools then run
    mem2reg,sccp,dce,simplifycfg
 as whole processes, parsing and verification included, neither printing its
 result (--disable-output / -disable-output), measured in one run, alternating,
-median of N repetitions: wall time, user CPU time and peak RSS. It then runs
-qmir's -O2 with --time-passes on the largest module for the per-pass table.
+median of N repetitions: wall time, user CPU time and peak RSS. mir-opt runs
+as it does by default (streaming: one function body in memory at a time,
+docs/passes.md) and with --stream=false (the whole module in memory, which
+is what the IR layout costs). It then runs qmir's -O2 with --time-passes on
+the largest module for the per-pass table.
 
 Usage: bench/compare_opt.py --bin build-rel/bin [--sizes 100000,1000000] [--reps 3]
 Prints Markdown for bench/RESULTS.md.
@@ -60,25 +63,36 @@ def main():
                            stderr=subprocess.DEVNULL)
             subprocess.run([gen, f"--instructions={n}", "--format=ll", "-o", ll],
                            check=True, stderr=subprocess.DEVNULL)
-            q, o = [], []
-            for _ in range(args.reps):  # alternate, so both see the same noise
+            q, w, o = [], [], []
+            for _ in range(args.reps):  # alternate, so all see the same noise
                 q.append(measure([mir_opt, mir, "-p", PIPELINE, "--disable-output"]))
+                w.append(measure([mir_opt, mir, "-p", PIPELINE, "--disable-output",
+                                  "--stream=false"]))
                 o.append(measure([args.opt, f"-passes={PIPELINE}", "-disable-output", ll]))
             med = lambda xs, i: statistics.median(x[i] for x in xs)
-            rows.append((n, [med(q, i) for i in range(3)], [med(o, i) for i in range(3)]))
+            rows.append((n, [med(q, i) for i in range(3)], [med(o, i) for i in range(3)],
+                         [med(w, i) for i in range(3)]))
 
         print(f"Pipeline `{PIPELINE}`, whole process including parsing, median of "
               f"{args.reps}.\n")
         print("| instructions | qmir wall | qmir CPU | qmir peak RSS | opt wall | opt CPU "
               "| opt peak RSS | opt/qmir (CPU) | qmir/opt (RSS) |")
         print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for n, q, o in rows:
+        for n, q, o, _ in rows:
             print(f"| {n:,} | {q[0]:.2f} s | {q[1]:.2f} s | {q[2]:.0f} MiB | {o[0]:.2f} s "
                   f"| {o[1]:.2f} s | {o[2]:.0f} MiB | {o[1] / q[1]:.2f}x | {q[2] / o[2]:.2f} |")
+        print("\nThe same with `mir-opt --stream=false` (the whole module in memory):\n")
+        print("| instructions | qmir wall | qmir CPU | qmir peak RSS | opt/qmir (CPU) "
+              "| qmir/opt (RSS) |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+        for n, _, o, w in rows:
+            print(f"| {n:,} | {w[0]:.2f} s | {w[1]:.2f} s | {w[2]:.0f} MiB "
+                  f"| {o[1] / w[1]:.2f}x | {w[2] / o[2]:.2f} |")
         if len(rows) >= 2:
-            (n0, q0, o0), (n1, q1, o1) = rows[0], rows[-1]
+            (n0, q0, o0, w0), (n1, q1, o1, w1) = rows[0], rows[-1]
             print(f"\nGrowth from {n0:,} to {n1:,} instructions ({n1 / n0:.0f}x more): "
-                  f"qmir CPU {q1[1] / q0[1]:.1f}x, opt CPU {o1[1] / o0[1]:.1f}x.")
+                  f"qmir CPU {q1[1] / q0[1]:.1f}x (--stream=false {w1[1] / w0[1]:.1f}x), "
+                  f"opt CPU {o1[1] / o0[1]:.1f}x.")
 
         # Per pass, -O2, on the largest module.
         n = sizes[-1]

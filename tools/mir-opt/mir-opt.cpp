@@ -611,14 +611,20 @@ int main(int argc, char **argv) {
   std::optional<ToolOutputFile> out;
   bool printModules =
       (!runMainOpt || !outputFilename.empty()) && !disableOutput && !backend;
-  if (printModules) {
+  // Opened once the input is parsed (-o may name the input file).
+  auto openOutput = [&] {
+    if (!printModules)
+      return true;
     out.emplace(outputFilename.empty() ? StringRef("-") : StringRef(outputFilename),
                 ec, sys::fs::OF_Text);
     if (ec) {
       error() << "cannot write '" << outputFilename << "': " << ec.message() << '\n';
-      return 1;
+      return false;
     }
-  }
+    return true;
+  };
+  if (!streaming && !openOutput())
+    return 1;
 
   PrintIRInstrumentation printIR(errs(), dumps);
   VerifyInstrumentation verifier(errs());
@@ -650,6 +656,8 @@ int main(int argc, char **argv) {
     po.printLocs = printLocs;
     StreamingRun stream(pm, reproducer, po, printModules);
     if (!parseChunk(*c, std::move(*file), &stream))
+      return 1;
+    if (!openOutput())
       return 1;
     if (stream.active()) {
       if (!stream.finish())
