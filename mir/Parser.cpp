@@ -267,6 +267,7 @@ private:
   struct Diag {
     SMLoc loc;
     std::string message;
+    size_t seq; ///< order of reporting, for ties at one location
   };
   std::vector<Diag> diags_;
 
@@ -302,7 +303,7 @@ private:
 bool Parser::error(SMLoc loc, const Twine &msg) {
   if (stopped_)
     return true;
-  diags_.push_back({loc, msg.str()});
+  diags_.push_back({loc, msg.str(), diags_.size()});
   if (++numErrors_ >= kMaxErrors)
     stopped_ = true;
   return true;
@@ -310,8 +311,10 @@ bool Parser::error(SMLoc loc, const Twine &msg) {
 
 void Parser::printDiagnostics() {
   // Passes 2 and 3 visit the text in different orders; report in text order.
-  std::stable_sort(diags_.begin(), diags_.end(), [](const Diag &a, const Diag &b) {
-    return a.loc.getPointer() < b.loc.getPointer();
+  std::sort(diags_.begin(), diags_.end(), [](const Diag &a, const Diag &b) {
+    if (a.loc.getPointer() != b.loc.getPointer())
+      return a.loc.getPointer() < b.loc.getPointer();
+    return a.seq < b.seq;
   });
   for (const Diag &d : diags_) {
     llvm::SMDiagnostic diag =
@@ -2122,9 +2125,11 @@ std::unique_ptr<Module> Parser::run() {
     if (stopped_)
       break;
     if (it.kind == ItemKind::Fn && it.fn) {
-      unsigned errorsBefore = numErrors_;
       parseBody(it);
-      if (onFunctionBody_ && numErrors_ == errorsBefore)
+      // Only while the module is sound so far: a body may be optimized in
+      // the callback, and passes may assume, e.g., that no type contains
+      // itself.
+      if (onFunctionBody_ && numErrors_ == 0)
         onFunctionBody_(*it.fn, bodyIndex, numBodies);
       ++bodyIndex;
     }

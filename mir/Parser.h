@@ -33,7 +33,8 @@ struct MIRSourceMap {
 /// returns nullptr if there was any error.
 ///
 /// `onFunctionBody`, if given, is called with each function right after its
-/// body is parsed without error, while the function is still in the cache:
+/// body is parsed, as long as nothing in the module so far had an error,
+/// while the function is still in the cache:
 /// tools verify it there instead of walking the whole module again later.
 /// By then every module-level item (types, bindings, declarations, actors)
 /// is parsed. It also gets the body's position among the module's bodies and

@@ -293,11 +293,16 @@ public:
     am_.clear();
     std::vector<VerifierError> errors;
     if (!verifyFunction(f, &errors)) {
-      // As without streaming: one header, then every function's errors.
-      if (!invalid_)
-        error() << "the IR is invalid after the pipeline '" << pipelineText
-                << "' (use --verify-each to find the pass)\n";
-      printVerifierErrors(errs(), errors);
+      // As without streaming: one header, then every function's errors; held
+      // back until the input is known to parse (an error further on is all
+      // that is reported then, as without streaming).
+      raw_string_ostream os(invalidReport_);
+      if (!invalid_) {
+        WithColor::error(os, toolName);
+        os << "the IR is invalid after the pipeline '" << pipelineText
+           << "' (use --verify-each to find the pass)\n";
+      }
+      printVerifierErrors(os, errors);
       invalid_ = true;
       return;
     }
@@ -316,8 +321,10 @@ public:
   bool active() const { return active_; }
   /// A pass left invalid IR (reported; the reproducer is written here).
   bool finish() {
-    if (invalid_)
+    if (invalid_) {
+      errs() << invalidReport_;
       reproducer_.writeReproducer("left invalid IR", errs(), /*wholePipeline=*/true);
+    }
     return !invalid_;
   }
   bool streamed(const Function &f) const { return streamed_.count(&f); }
@@ -336,6 +343,7 @@ private:
   AnalysisManager am_;
   std::string text_;
   raw_string_ostream os_;
+  std::string invalidReport_;
   DenseMap<const Function *, std::pair<size_t, size_t>> spans_;
   DenseSet<const Function *> streamed_;
   bool decided_ = false, active_ = true, stopped_ = false, invalid_ = false;
@@ -506,7 +514,13 @@ int main(int argc, char **argv) {
   if (!checkPassNames(dumpBefore) || !checkPassNames(dumpAfter))
     return 1;
 
-  ErrorOr<std::unique_ptr<MemoryBuffer>> file = MemoryBuffer::getFileOrSTDIN(inputFilename);
+  // Read, not mapped (IsVolatile): -o may name the input, and the crash
+  // reproducer and diagnostics read the input after the output is opened.
+  ErrorOr<std::unique_ptr<MemoryBuffer>> file =
+      inputFilename == "-"
+          ? MemoryBuffer::getSTDIN()
+          : MemoryBuffer::getFile(inputFilename, /*IsText=*/false,
+                                  /*RequiresNullTerminator=*/true, /*IsVolatile=*/true);
   if (!file) {
     error() << "cannot read '" << inputFilename << "': " << file.getError().message()
             << '\n';
@@ -655,12 +669,18 @@ int main(int argc, char **argv) {
     PrintOptions po;
     po.printLocs = printLocs;
     StreamingRun stream(pm, reproducer, po, printModules);
-    if (!parseChunk(*c, std::move(*file), &stream))
+    if (!parseChunk(*c, std::move(*file), &stream)) {
+      openOutput(); // as without streaming: an old output file goes
       return 1;
-    if (!openOutput())
-      return 1;
+    }
     if (stream.active()) {
-      if (!stream.finish())
+      // Reported before the output is opened: the reproducer reads the
+      // input, which -o may name.
+      if (!stream.finish()) {
+        openOutput();
+        return 1;
+      }
+      if (!openOutput())
         return 1;
       if (printModules) {
         printModule(out->os(), *c->module, po,
@@ -669,6 +689,8 @@ int main(int argc, char **argv) {
       }
       return 0;
     }
+    if (!openOutput())
+      return 1;
     chunks.push_back(std::move(c)); // it has actors: the ordinary way
   }
 
