@@ -26,8 +26,8 @@ namespace {
 
 class Lowerer {
 public:
-  Lowerer(const A::Module &am, A::AstContext &ctx)
-      : am_(am), ctx_(ctx), m_(std::make_unique<Module>()), b_(*m_) {
+  explicit Lowerer(const A::Module &am)
+      : am_(am), m_(std::make_unique<Module>()), b_(*m_) {
     file_ = m_->addSourceFile(am.fileName);
   }
 
@@ -95,7 +95,6 @@ private:
   Value *actorFieldAddr(const A::VarDecl *field);
 
   const A::Module &am_;
-  A::AstContext &ctx_;
   std::unique_ptr<Module> m_;
   Builder b_;
   uint32_t file_ = 0;
@@ -1110,12 +1109,12 @@ Value *Lowerer::lowerMatch(const A::Expr *e) {
 }
 
 std::unique_ptr<Module> qmir::lowerToMIR(const ast::Module &m, ast::AstContext &ctx) {
-  return Lowerer(m, ctx).run();
+  return Lowerer(m).run();
 }
 
 struct qmir::IncrementalLowering::Impl {
   Lowerer lowerer;
-  Impl(const ast::Module &m, ast::AstContext &ctx) : lowerer(m, ctx) {}
+  Impl(const ast::Module &m, ast::AstContext &) : lowerer(m) {}
 };
 
 qmir::IncrementalLowering::IncrementalLowering(const ast::Module &m,

@@ -659,7 +659,7 @@ void worker_main(Worker *wp) {
       for (unsigned i = 0; i < s.nworkers; ++i)
         seen[i] = s.workers[i].polls.load();
       uint64_t start = now_ns();
-      for (unsigned iter = 0;; ++iter) {
+      for (;;) {
         t = try_steal(w, start, seen);
         if (t || s.stopping.load(std::memory_order_relaxed))
           break;
