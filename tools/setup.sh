@@ -5,7 +5,8 @@
 # again: installed packages are skipped and the build is incremental.
 #
 #   tools/setup.sh [build]   set up and build
-#   tools/setup.sh test      set up, build, run every test (ctest)
+#   tools/setup.sh test      set up, build, run every test (ctest), then build
+#                            everything with clang++-19 -Werror in build-clang/
 #   tools/setup.sh demo      set up, build, run the demo (Quartz programs through
 #                            qzc and mir-opt, natively and interpreted)
 #
@@ -78,6 +79,21 @@ run_tests() {
   ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
 }
 
+# qmir must build warning-free with clang-19 as well as with g++: the test
+# command also builds everything with clang++-19 and -Werror in build-clang/
+# (the tests themselves run once, in build/).
+build_with_clang() {
+  local launcher=()
+  if command -v ccache >/dev/null; then
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  fi
+  log "building with clang++-19 (-Werror) in $root/build-clang"
+  cmake -S "$root" -B "$root/build-clang" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 -DQMIR_WERROR=ON \
+    "${launcher[@]}"
+  cmake --build "$root/build-clang" -j "$jobs"
+}
+
 demo() {
   # The main job: a Quartz program (the seed's unwrap-in-loop case) through
   # the frontend, the passes (with dumps around one of them), the interpreter
@@ -144,6 +160,6 @@ install_packages
 configure
 build
 case $cmd in
-  test) run_tests ;;
+  test) run_tests && build_with_clang ;;
   demo) demo ;;
 esac
