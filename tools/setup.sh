@@ -89,7 +89,7 @@ build_with_clang() {
   fi
   log "building with clang++-19 (-Werror) in $root/build-clang"
   cmake -S "$root" -B "$root/build-clang" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 -DQMIR_WERROR=ON \
+    -DCMAKE_CXX_COMPILER=clang++-19 -DQMIR_WERROR=ON \
     "${launcher[@]}"
   cmake --build "$root/build-clang" -j "$jobs"
 }
