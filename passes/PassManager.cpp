@@ -186,9 +186,6 @@ bool PassManager::runFunctionPass(FunctionPass &fp, Function &f, AnalysisManager
 
 bool PassManager::run(Module &m, AnalysisManager &am) {
   unsigned index = 0;
-  auto runOn = [&](FunctionPass &fp, Function &f, unsigned idx, unsigned pos) {
-    return runFunctionPass(fp, f, am, idx, pos);
-  };
 
   // A function pass only reads and writes its own function, so a run of
   // consecutive function passes gives the same IR whether it goes pass by
@@ -220,7 +217,7 @@ bool PassManager::run(Module &m, AnalysisManager &am) {
     if (!functionMajor) {
       auto &fp = static_cast<FunctionPass &>(p);
       for (Function &f : m.functions())
-        if (!f.isDeclaration() && !runOn(fp, f, index++, pos))
+        if (!f.isDeclaration() && !runFunctionPass(fp, f, am, index++, pos))
           return false;
       continue;
     }
@@ -238,8 +235,8 @@ bool PassManager::run(Module &m, AnalysisManager &am) {
       if (f.isDeclaration())
         continue;
       for (unsigned q = pos; q < end; ++q)
-        if (!runOn(static_cast<FunctionPass &>(*passes_[q]), f,
-                   index + (q - pos) * numBodies + k, q))
+        if (!runFunctionPass(static_cast<FunctionPass &>(*passes_[q]), f, am,
+                             index + (q - pos) * numBodies + k, q))
           return false;
       ++k;
     }

@@ -260,14 +260,8 @@ bool qz_actor_send(qz_actor *a, void *msg) {
 }
 
 int64_t qz_actor_send_poll(qz_actor *a, void *msg, qz_task *self) {
-  if (self && self->yielded) {  // the yield after a deep send: already sent
-    if (self->wait_kind != W_YIELD)
-      fatal("task #%llu re-polled with a different operation than the one it waits on",
-            (unsigned long long)self->id);
-    self->yielded = false;
-    self->wait_kind = W_NONE;
-    return QZ_READY;
-  }
+  if (self && self->yielded)  // the yield after a deep send: already sent
+    return qz_yield_poll(self);  // ends the yield: READY
   size_t depth = 0;
   bool contended = false;
   if (!chan_offer(a->mbox, int64_t(reinterpret_cast<intptr_t>(msg)), &depth, &contended))

@@ -246,12 +246,19 @@ void gq_push(Sched &s, qz_task *t) {
 }
 
 // ---- local queue ----
+// Appends t to w's ring (w.qlock held); false if the ring is full.
+bool ring_push_locked(Worker &w, qz_task *t) {
+  if (w.count == kLocalCap)
+    return false;
+  w.ring[(w.head + w.count) % kLocalCap] = t;
+  ++w.count;
+  w.qsize.store(w.count, std::memory_order_relaxed);
+  return true;
+}
+
 void local_push(Worker &w, qz_task *t) {
   w.qlock.lock();
-  if (w.count < kLocalCap) {
-    w.ring[(w.head + w.count) % kLocalCap] = t;
-    ++w.count;
-    w.qsize.store(w.count, std::memory_order_relaxed);
+  if (ring_push_locked(w, t)) {
     w.qlock.unlock();
     return;
   }
@@ -288,13 +295,9 @@ void remote_push(Worker &w, qz_task *t) {
     return;
   }
   w.qlock.lock();  // s.mu then qlock, as in spill_locked and gq_take
-  if (w.count < kLocalCap) {
-    w.ring[(w.head + w.count) % kLocalCap] = t;
-    ++w.count;
-    w.qsize.store(w.count, std::memory_order_relaxed);
-    w.qlock.unlock();
-  } else {
-    w.qlock.unlock();
+  bool pushed = ring_push_locked(w, t);
+  w.qlock.unlock();
+  if (!pushed) {
     t->sticky = false;
     gq_push_locked(s, t);
   }
@@ -397,11 +400,9 @@ qz_task *gq_take(Sched &s, Worker &w) {
   if (share > kLocalCap / 2)
     share = kLocalCap / 2;
   for (size_t i = 0; i < share; ++i) {
-    w.ring[(w.head + w.count) % kLocalCap] = s.gq.front();
+    ring_push_locked(w, s.gq.front());  // room checked above
     s.gq.pop_front();
-    ++w.count;
   }
-  w.qsize.store(w.count, std::memory_order_relaxed);
   w.qlock.unlock();
   s.gq_len.store(s.gq.size(), std::memory_order_relaxed);
   return t;

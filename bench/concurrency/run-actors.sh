@@ -56,39 +56,7 @@ declare -A FAIL CMD
 IMPLS="qmir go2 go1 erlang erlang_link"
 has_impl() { [ "$1" != erlang_link ] || [ "$2" = actor_crash ]; }
 
-# qmir: substitute N into the source's line marked "# N" (Quartz core has no argv).
-for b in $BENCHES; do
-  src=$OUT/src/$b.qz
-  if [ -z "$QZC" ] || [ ! -x "$QZC" ]; then
-    FAIL[qmir:$b]="build failed: no qzc (set QZC, or build build-rel/ or build/)"; continue
-  fi
-  sed -E "s/^([[:space:]]*var n = )[0-9_]+([[:space:]]*# N)\$/\1${N[$b]}\2/" "$HERE/$b.qz" >"$src"
-  if ! grep -Eq "^[[:space:]]*var n = ${N[$b]}[[:space:]]*# N\$" "$src"; then
-    FAIL[qmir:$b]="build failed: no 'var n = ...  # N' line in $b.qz"; continue
-  fi
-  rm -f "$OUT/bin/$b-qmir"
-  if "$QZC" "$src" --emit=exe -O2 -o "$OUT/bin/$b-qmir" >"$OUT/logs/$b-qmir-build.log" 2>&1 &&
-     [ -x "$OUT/bin/$b-qmir" ]; then
-    CMD[qmir:$b]="$OUT/bin/$b-qmir"
-  else
-    FAIL[qmir:$b]="build failed: $(first_error "$OUT/logs/$b-qmir-build.log")"
-  fi
-done
-
-# Go: caches under /tmp, no network, no toolchain switching.
-export GOCACHE=${GOCACHE:-/tmp/qmir-bench-gocache} GOPATH=${GOPATH:-/tmp/qmir-bench-gopath}
-export GOFLAGS=${GOFLAGS:--buildvcs=false} GOTOOLCHAIN=local GOPROXY=off GO111MODULE=auto
-for b in $BENCHES; do
-  if ! command -v go >/dev/null 2>&1; then
-    FAIL[go2:$b]="not installed (golang-go)"; FAIL[go1:$b]=${FAIL[go2:$b]}; continue
-  fi
-  if (cd "$HERE" && go build -o "$OUT/bin/$b-go" "$b.go") >"$OUT/logs/$b-go-build.log" 2>&1; then
-    CMD[go2:$b]="env GOMAXPROCS=2 $OUT/bin/$b-go ${N[$b]}"
-    CMD[go1:$b]="env GOMAXPROCS=1 $OUT/bin/$b-go ${N[$b]}"
-  else
-    FAIL[go2:$b]="build failed: $(first_error "$OUT/logs/$b-go-build.log")"; FAIL[go1:$b]=${FAIL[go2:$b]}
-  fi
-done
+build_qmir_and_go
 
 # Erlang: compiled modules (a benchmark's own, plus B_sup.erl where there is
 # one) run by erl -noshell (the JIT, default schedulers, i.e. 2 here).

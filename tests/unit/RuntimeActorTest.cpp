@@ -69,48 +69,6 @@ size_t count_of(const std::string &s, const std::string &what) {
   return n;
 }
 
-// Runs f in a forked child (stdout and stderr captured, or both into `out`
-// when merged, to see their order); returns its exit status and output.
-struct Child {
-  int status = -1;
-  std::string out, err;
-};
-
-template <typename F> Child run_child(F f, bool merge = false) {
-  fflush(stdout);
-  fflush(stderr);
-  int po[2], pe[2];
-  if (pipe(po) || pipe(pe))
-    abort();
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(po[1], 1);
-    dup2(merge ? po[1] : pe[1], 2);
-    close(po[0]);
-    close(pe[0]);
-    alarm(30);  // a hang fails instead of blocking the test
-    f();
-    _exit(0);
-  }
-  close(po[1]);
-  close(pe[1]);
-  Child r;
-  auto slurp = [](int fd, std::string &s) {
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0)
-      s.append(buf, size_t(n));
-    close(fd);
-  };
-  std::thread te([&] { slurp(pe[0], r.err); });
-  slurp(po[0], r.out);
-  te.join();
-  int st = 0;
-  waitpid(pid, &st, 0);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-  return r;
-}
-
 // Coroutine helpers for hand-written poll functions: the frame `f` has
 // `int pc` and `int64_t r`; AWAIT calls a poll-form operation and returns
 // QZ_PENDING from the poll function until it completes (result in f->r).

@@ -609,46 +609,6 @@ TEST(RuntimeDeterministic, ForeignThreadBlockingOps) {
 
 // ---- in a child process: qz_main with QMIR_SEED, fatal blocking ops -----------
 
-struct Child {
-  int status = -1;
-  std::string out, err;
-};
-
-template <typename F> Child run_child(F f) {
-  fflush(stdout);
-  fflush(stderr);
-  int po[2], pe[2];
-  if (pipe(po) || pipe(pe))
-    abort();
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(po[1], 1);
-    dup2(pe[1], 2);
-    close(po[0]);
-    close(pe[0]);
-    alarm(20);
-    f();
-    _exit(0);
-  }
-  close(po[1]);
-  close(pe[1]);
-  Child r;
-  auto slurp = [](int fd, std::string &s) {
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0)
-      s.append(buf, size_t(n));
-    close(fd);
-  };
-  std::thread te([&] { slurp(pe[0], r.err); });
-  slurp(po[0], r.out);
-  te.join();
-  int st = 0;
-  waitpid(pid, &st, 0);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-  return r;
-}
-
 int count_threads() {
   int n = 0;
   if (DIR *d = opendir("/proc/self/task")) {

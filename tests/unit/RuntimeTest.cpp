@@ -563,48 +563,6 @@ TEST(RuntimeBasics, Vec) {
 
 // ---- exits: panics, deadlock, main's result (in subprocesses) -----------
 
-// Runs f in a forked child with stdout and stderr captured; returns the exit
-// status and what the child wrote.
-struct ChildResult {
-  int status = -1;
-  std::string out, err;
-};
-
-template <typename F> ChildResult run_child(F f) {
-  fflush(stdout);
-  fflush(stderr);
-  int po[2], pe[2];
-  if (pipe(po) || pipe(pe))
-    abort();
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(po[1], 1);
-    dup2(pe[1], 2);
-    close(po[0]);
-    close(pe[0]);
-    alarm(20);  // a hang fails instead of blocking the test
-    f();
-    _exit(0);
-  }
-  close(po[1]);
-  close(pe[1]);
-  ChildResult r;
-  auto slurp = [](int fd, std::string &s) {
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0)
-      s.append(buf, size_t(n));
-    close(fd);
-  };
-  std::thread te([&] { slurp(pe[0], r.err); });
-  slurp(po[0], r.out);
-  te.join();
-  int st = 0;
-  waitpid(pid, &st, 0);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-  return r;
-}
-
 int64_t recv_forever_poll(void *fp, qz_task *self) {
   int64_t v;
   if (qz_chan_recv_poll(static_cast<qz_chan *>(fp), &v, self) == QZ_PENDING)
@@ -613,7 +571,7 @@ int64_t recv_forever_poll(void *fp, qz_task *self) {
 }
 
 TEST(RuntimeExit, DeadlockMainRecv) {
-  ChildResult r = run_child([] {
+  Child r = run_child([] {
     qz_chan *ch = qz_chan_new(0);
     qz_run(
         [](void *fp, qz_task *self) -> int64_t {
@@ -628,7 +586,7 @@ TEST(RuntimeExit, DeadlockMainRecv) {
 }
 
 TEST(RuntimeExit, DeadlockNamesEveryTask) {
-  ChildResult r = run_child([] {
+  Child r = run_child([] {
     struct M {
       int state = 0;
       qz_chan *a, *b;
@@ -669,7 +627,7 @@ TEST(RuntimeExit, DeadlockNamesEveryTask) {
 
 TEST(RuntimeExit, NoDeadlockWhileTimerPending) {
   // One worker, main sleeps 50 ms: the worker parks with a timer pending.
-  ChildResult r = run_child([] {
+  Child r = run_child([] {
     struct M {
       int x;
     } m{0};
@@ -688,7 +646,7 @@ TEST(RuntimeExit, NoDeadlockWhileTimerPending) {
 }
 
 TEST(RuntimeExit, PanicAt) {
-  ChildResult r = run_child([] {
+  Child r = run_child([] {
     int dummy = 0;
     qz_run(
         [](void *, qz_task *) -> int64_t {
@@ -703,7 +661,7 @@ TEST(RuntimeExit, PanicAt) {
 }
 
 TEST(RuntimeExit, PanicInSpawnedTaskAndBounds) {
-  ChildResult r = run_child([] {
+  Child r = run_child([] {
     int dummy = 0;
     qz_run(
         [](void *, qz_task *self) -> int64_t {
@@ -722,7 +680,7 @@ TEST(RuntimeExit, PanicInSpawnedTaskAndBounds) {
 }
 
 TEST(RuntimeExit, SendOnClosedChannelPanics) {
-  ChildResult r = run_child([] {
+  Child r = run_child([] {
     qz_chan *ch = qz_chan_new(1);
     qz_chan_close(ch);
     qz_chan_send(ch, 1);
@@ -732,7 +690,7 @@ TEST(RuntimeExit, SendOnClosedChannelPanics) {
 }
 
 TEST(RuntimeExit, MainResultIsExitStatus) {
-  ChildResult r = run_child([] {
+  Child r = run_child([] {
     static int64_t n = 0;
     qz_main(
         [](void *, qz_task *self) -> int64_t {

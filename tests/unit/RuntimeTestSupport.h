@@ -1,6 +1,7 @@
 // Helpers shared by the runtime's tests (tests/unit/Runtime*Test.cpp): a
 // watchdog that fails the binary instead of letting a lost wake-up hang it,
-// a clock, and QZ_TEST_SCALE for the sanitizer runs.
+// a clock, QZ_TEST_SCALE for the sanitizer runs, and a forked child whose
+// output and exit status a test checks (panics and exits end the process).
 #pragma once
 
 #include <algorithm>
@@ -11,6 +12,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <string>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
@@ -71,5 +74,50 @@ public:
     th_.join();
   }
 };
+
+/// What a child run by run_child did: its exit status (1000 + the signal if
+/// a signal ended it) and what it wrote.
+struct Child {
+  int status = -1;
+  std::string out, err;
+};
+
+/// Runs f in a forked child with stdout and stderr captured (both into `out`
+/// when `merge`, to see their order); a child that runs for 30 s is killed
+/// by SIGALRM, so a hang fails instead of blocking the test.
+template <typename F> Child run_child(F f, bool merge = false) {
+  fflush(stdout);
+  fflush(stderr);
+  int po[2], pe[2];
+  if (pipe(po) || pipe(pe))
+    abort();
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(po[1], 1);
+    dup2(merge ? po[1] : pe[1], 2);
+    close(po[0]);
+    close(pe[0]);
+    alarm(30);
+    f();
+    _exit(0);
+  }
+  close(po[1]);
+  close(pe[1]);
+  Child r;
+  auto slurp = [](int fd, std::string &s) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+      s.append(buf, size_t(n));
+    close(fd);
+  };
+  std::thread te([&] { slurp(pe[0], r.err); });
+  slurp(po[0], r.out);
+  te.join();
+  int st = 0;
+  waitpid(pid, &st, 0);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  return r;
+}
 
 } // namespace qz_test

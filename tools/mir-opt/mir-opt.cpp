@@ -21,7 +21,6 @@
 #include "passes/Pipelines.h"
 #include "backend/Backend.h"
 
-#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/Statistic.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Config/llvm-config.h"
@@ -308,12 +307,10 @@ public:
     }
     if (invalid_)
       return; // nothing will be printed
-    if (print_) {
-      size_t start = text_.size();
+    size_t start = text_.size();
+    if (print_)
       printFunction(os_, f, po_);
-      spans_[&f] = {start, text_.size() - start};
-    }
-    streamed_.insert(&f);
+    spans_[&f] = {start, text_.size() - start}; // empty when not printing
     f.dropBody();
   }
 
@@ -327,7 +324,7 @@ public:
     }
     return !invalid_;
   }
-  bool streamed(const Function &f) const { return streamed_.count(&f); }
+  bool streamed(const Function &f) const { return spans_.count(&f); }
   std::optional<StringRef> printed(const Function &f) const {
     auto it = spans_.find(&f);
     if (it == spans_.end())
@@ -344,8 +341,8 @@ private:
   std::string text_;
   raw_string_ostream os_;
   std::string invalidReport_;
+  /// Each streamed function's text in text_ (offset, length).
   DenseMap<const Function *, std::pair<size_t, size_t>> spans_;
-  DenseSet<const Function *> streamed_;
   bool decided_ = false, active_ = true, stopped_ = false, invalid_ = false;
 };
 
@@ -362,8 +359,7 @@ bool parseChunk(Chunk &c, std::unique_ptr<MemoryBuffer> buf,
   bool bodiesOk = true;
   c.module = parseMIR(c.sm, id, errs(), nullptr,
                       [&](Function &f, unsigned bodyIndex, unsigned numBodies) {
-                        bool ok = verifyFunction(f);
-                        bodiesOk &= ok;
+                        bodiesOk &= verifyFunction(f);
                         // After a bad body nothing more is optimized: the
                         // input is reported and that is all.
                         if (stream && bodiesOk)
