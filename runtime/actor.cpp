@@ -259,6 +259,32 @@ bool qz_actor_send(qz_actor *a, void *msg) {
   return chan_offer(a->mbox, int64_t(reinterpret_cast<intptr_t>(msg)));
 }
 
+namespace {
+// A sender worth moving beside the actor's loop mostly talks: the loop
+// handles a message in ~15 ns, and a cache-line transfer between cores costs
+// 50-300 ns here (more while the machine is in a slow phase), so a sender
+// that computes for longer than that between sends is better off computing
+// in parallel, transfer and all. Either sign counts, measured since the
+// task's previous contended send:
+// - it sent at least one message per kTalkerGapNs of its own running time
+//   (estimated: wall time shared with the tasks queued on its worker);
+// - it collided again within kTalkerSends sends (collisions come often when
+//   transfers are slow, which is when moving pays most).
+constexpr uint64_t kTalkerGapNs = 250;
+constexpr uint64_t kTalkerSends = 8;
+
+bool talks_more_than_computes(qz_task *self) {
+  uint64_t now = qzrt::now_ns();
+  uint64_t elapsed = now - self->mark_ns, sent = self->sends - self->mark_sends;
+  uint64_t sharing = 1 + qzrt::current_queue_length();
+  bool talker = self->mark_ns &&
+                (sent * sharing * kTalkerGapNs >= elapsed || sent <= kTalkerSends);
+  self->mark_ns = now;
+  self->mark_sends = self->sends;
+  return talker;
+}
+} // namespace
+
 int64_t qz_actor_send_poll(qz_actor *a, void *msg, qz_task *self) {
   if (self && self->yielded)  // the yield after a deep send: already sent
     return qz_yield_poll(self);  // ends the yield: READY
@@ -267,14 +293,17 @@ int64_t qz_actor_send_poll(qz_actor *a, void *msg, qz_task *self) {
   if (!chan_offer(a->mbox, int64_t(reinterpret_cast<intptr_t>(msg)), &depth, &contended))
     return QZ_CLOSED;
   // A sender that collides on the mailbox lock with a party on another
-  // worker pays a cache-line transfer per message: it moves to the worker
-  // that runs the actor's loop (or, failing that, to the other sender's),
-  // so a busy mailbox and its senders share a core and its cache.
+  // worker pays a cache-line transfer per message: if it mostly talks, it
+  // moves to the worker that runs the actor's loop (or, failing that, to the
+  // other sender's), so a busy mailbox and its senders share a core and its
+  // cache.
   int me = current_worker();
   int last = a->send_worker.load(std::memory_order_relaxed);
   if (last != me)
     a->send_worker.store(me, std::memory_order_relaxed);
-  if (contended && self && self->actor != a) {
+  if (self)
+    ++self->sends;
+  if (contended && self && self->actor != a && talks_more_than_computes(self)) {
     int loop = a->loop_worker.load(std::memory_order_relaxed);
     // Already beside the loop: stay (the other sender will come here).
     if (loop != me && (move_to_worker(self, loop) || move_to_worker(self, last)))

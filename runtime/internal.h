@@ -76,6 +76,13 @@ struct qz_task {
   // worker is busy, until sticky_until (now_ns()).
   bool sticky = false;
   uint64_t sticky_until = 0;
+  uint64_t moved_at = 0;   // now_ns() at its last move
+  uint64_t sticky_ns = 0;  // how long its last move kept it
+  // Actor sends: the count, and the count and time at the last contended
+  // send, which tell a task that mostly talks from one that mostly computes.
+  uint64_t sends = 0;
+  uint64_t mark_sends = 0;
+  uint64_t mark_ns = 0;
   uint8_t wait_kind = qzrt::W_NONE;
   uint64_t wait_obj = 0;  // channel id, fd
   const void *wait_ptr = nullptr;  // channel or fd record, to check reuse
@@ -155,6 +162,8 @@ void actor_catch_panic(const char *msg, const char *file, int64_t line, int64_t 
 bool actor_describe_wait(const qz_task *t, const char *who, char *buf, size_t n);
 // The index of the worker thread running this code, -1 elsewhere.
 int current_worker();
+// How many tasks wait in this worker's local queue (0 off a worker).
+unsigned current_queue_length();
 // A yield (qz_yield_poll) that requeues the task on worker `worker`, sticky
 // (not stolen while that worker is busy). False, and nothing done, when
 // `worker` is this one, is not running a task, or there are no workers.

@@ -64,6 +64,11 @@ void futex_wait(std::atomic<uint32_t> *w, uint32_t val) {
   syscall(SYS_futex, reinterpret_cast<uint32_t *>(w), FUTEX_WAIT_PRIVATE, val, nullptr,
           nullptr, 0);
 }
+void futex_wait_for(std::atomic<uint32_t> *w, uint32_t val, uint64_t ns) {
+  timespec ts{time_t(ns / 1000000000u), long(ns % 1000000000u)};
+  syscall(SYS_futex, reinterpret_cast<uint32_t *>(w), FUTEX_WAIT_PRIVATE, val, &ts,
+          nullptr, 0);
+}
 void futex_wake(std::atomic<uint32_t> *w) {
   syscall(SYS_futex, reinterpret_cast<uint32_t *>(w), FUTEX_WAKE_PRIVATE, 1, nullptr,
           nullptr, 0);
@@ -73,10 +78,14 @@ constexpr unsigned kLocalCap = 256;  // local run queue ring size
 constexpr unsigned kRunnextStreak = 32;  // runnext picks before checking the queue
 constexpr uint64_t kSpinNs = 50000;   // spin this long before parking
 constexpr uint64_t kStallNs = 20000;  // a worker in one poll this long loses runnext
-// How long a moved task stays put (move_to_worker): shorter than kSpinNs, so
-// a worker that lost its tasks to a move can still take them back before it
-// parks if they stop contending (a contended send moves them again).
+// How long a moved task stays put (move_to_worker): kStickyNs after a first
+// move, doubled (up to kStickyMaxNs) each time it is moved again soon after
+// the last one, i.e. each time it was taken back to another core and at once
+// collided there again. A worker that leaves sticky tasks behind parks only
+// until the first of them may be stolen (Worker::sticky_retry_at), so a task
+// that stops talking gets a core of its own back within kStickyMaxNs.
 constexpr uint64_t kStickyNs = 25000;
+constexpr uint64_t kStickyMaxNs = 1600000;
 constexpr unsigned kShards = 64;
 
 struct Sched;
@@ -93,6 +102,7 @@ struct alignas(64) Worker {
   std::atomic<bool> in_poll{false};
   std::atomic<uint32_t> wakeup{0};    // futex word for parking
   bool blocked = false;               // in a blocking-form operation (under sched->mu)
+  uint64_t sticky_retry_at = 0;       // the earliest expiry of a sticky task it left
   unsigned tick = 0, streak = 0;
   uint32_t rng = 0;
   std::thread thread;
@@ -351,6 +361,8 @@ qz_task *steal_from(Worker &self, Worker &v) {
     --v.count;
     if (t->sticky && busy && now < t->sticky_until) {
       keep[kept++] = t;
+      if (!self.sticky_retry_at || t->sticky_until < self.sticky_retry_at)
+        self.sticky_retry_at = t->sticky_until;
     } else {
       t->sticky = false;
       batch[n++] = t;
@@ -643,6 +655,38 @@ qz_task *try_steal(Worker &w, uint64_t spin_start, std::vector<uint64_t> &seen_p
   return nullptr;
 }
 
+// Sleep on the idle list (s.mu released) until unparked; or, if the last
+// search left sticky tasks behind, until the first of them may be stolen: then
+// leave the idle list and search again, counted as spinning.
+void park(Worker &w) {
+  Sched &s = *w.sched;
+  for (;;) {
+    if (w.wakeup.load(std::memory_order_acquire) != 0)
+      return;
+    uint64_t now = w.sticky_retry_at ? now_ns() : 0;
+    if (!w.sticky_retry_at || now < w.sticky_retry_at) {
+      if (w.sticky_retry_at)
+        futex_wait_for(&w.wakeup, 0, w.sticky_retry_at - now);
+      else
+        futex_wait(&w.wakeup, 0);
+      continue;
+    }
+    std::unique_lock<std::mutex> g(s.mu);
+    for (size_t i = 0; i < s.idle.size(); ++i) {
+      if (s.idle[i] != &w)
+        continue;
+      s.idle.erase(s.idle.begin() + long(i));
+      s.nidle.fetch_sub(1);
+      s.nspinning.fetch_add(1);
+      return;
+    }
+    // Taken off the list by a waker, whose unpark is on its way: wait for it,
+    // so that it cannot land after the next park has begun.
+    g.unlock();
+    w.sticky_retry_at = 0;
+  }
+}
+
 void worker_main(Worker *wp) {
   Worker &w = *wp;
   Sched &s = *w.sched;
@@ -660,6 +704,7 @@ void worker_main(Worker *wp) {
       for (unsigned i = 0; i < s.nworkers; ++i)
         seen[i] = s.workers[i].polls.load();
       uint64_t start = now_ns();
+      w.sticky_retry_at = 0;
       for (;;) {
         t = try_steal(w, start, seen);
         if (t || s.stopping.load(std::memory_order_relaxed))
@@ -685,9 +730,8 @@ void worker_main(Worker *wp) {
             report_deadlock(s);
           w.wakeup.store(0, std::memory_order_relaxed);
           g.unlock();
-          while (w.wakeup.load(std::memory_order_acquire) == 0)
-            futex_wait(&w.wakeup, 0);
-          spinning = true;  // the waker counted us as spinning
+          park(w);
+          spinning = true;  // counted as spinning, by the waker or by park
           continue;
         }
       }
@@ -1022,6 +1066,10 @@ Poller *current_poller() {
 
 int current_worker() { return tl_worker ? int(tl_worker->index) : -1; }
 
+unsigned current_queue_length() {
+  return tl_worker ? tl_worker->qsize.load(std::memory_order_relaxed) : 0;
+}
+
 bool move_to_worker(qz_task *self, int worker) {
   Worker *w = tl_worker;
   if (!w || worker < 0 || unsigned(worker) >= w->sched->nworkers || unsigned(worker) == w->index ||
@@ -1030,7 +1078,13 @@ bool move_to_worker(qz_task *self, int worker) {
   qz_yield_poll(self);
   self->move_to = worker;
   self->sticky = true;
-  self->sticky_until = now_ns() + kStickyNs;
+  uint64_t now = now_ns();
+  uint64_t stay = kStickyNs;
+  if (self->sticky_ns && now - self->moved_at < 4 * self->sticky_ns)
+    stay = std::min(2 * self->sticky_ns, kStickyMaxNs);
+  self->sticky_ns = stay;
+  self->moved_at = now;
+  self->sticky_until = now + stay;
   return true;
 }
 

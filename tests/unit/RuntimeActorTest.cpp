@@ -689,6 +689,108 @@ TEST(RuntimeActor, MovedSenderIsNotStrandedOnABlockedWorker) {
   }
 }
 
+// Two senders that talk to one actor as fast as they can end up beside its
+// loop, on one worker, sticky for up to 1.6 ms; when they then stop talking
+// and compute (yielding now and then, which wakes nobody), the other worker,
+// which parked while they were sticky, must come back for them: the compute
+// phase runs on both workers. (With the stay longer than a worker's spin,
+// an idle worker that parked with sticky tasks left behind used to stay
+// parked, and every compute slice ran on one thread.)
+namespace regain {
+Msg data{1, nullptr, 0, 0, 0, 0};
+qz_chan *fin;
+int64_t n = 0;
+constexpr int kSlices = 400;  // of about 200 µs each, per sender
+struct LoopF {
+  int pc = 0;
+  int64_t r = 0;
+  qz_actor *a = nullptr;
+  void *mail = nullptr;
+} lf;
+int64_t loop_poll(void *fp, qz_task *self) {
+  auto *f = static_cast<LoopF *>(fp);
+  CO_BEGIN(f);
+  for (;;) {
+    AWAIT(f, qz_actor_recv_poll(f->a, &f->mail, self));
+    if (f->r != QZ_READY) {
+      qz_actor_finished(f->a);
+      return QZ_READY;
+    }
+  }
+  CO_END;
+  return QZ_READY;
+}
+struct WorkF {
+  int pc = 0;
+  int64_t r = 0, i = 0;
+  qz_actor *a = nullptr;
+  std::vector<std::thread::id> threads;  // of each compute slice
+} wf[2];
+void compute_200us() {
+  auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+int64_t work_poll(void *fp, qz_task *self) {
+  auto *f = static_cast<WorkF *>(fp);
+  CO_BEGIN(f);
+  for (f->i = 0; f->i < n; ++f->i)
+    AWAIT(f, qz_actor_send_poll(f->a, &data, self));
+  for (f->i = 0; f->i < kSlices; ++f->i) {
+    compute_200us();
+    f->threads.push_back(std::this_thread::get_id());
+    AWAIT(f, qz_yield_poll(self));
+  }
+  AWAIT(f, qz_chan_send_poll(fin, 1, self));
+  CO_END;
+  return QZ_READY;
+}
+struct MainF {
+  int pc = 0;
+  int64_t r = 0, v = 0;
+  qz_actor *a = nullptr;
+} mf;
+int64_t main_poll(void *, qz_task *self) {
+  MainF *f = &mf;
+  CO_BEGIN(f);
+  f->a = qz_actor_create("Sink", nullptr);
+  lf.a = f->a;
+  qz_actor_start(f->a, loop_poll, &lf, [](qz_actor *) { abort(); });
+  for (WorkF &w : wf) {
+    w.a = f->a;
+    qz_spawn_named(work_poll, &w, "talker");
+  }
+  AWAIT(f, qz_chan_recv_poll(fin, &f->v, self));
+  AWAIT(f, qz_chan_recv_poll(fin, &f->v, self));
+  AWAIT(f, qz_actor_stop_poll(f->a, self));
+  CO_END;
+  return QZ_READY;
+}
+} // namespace regain
+
+TEST(RuntimeActor, SendersThatStopTalkingGetTheirCoreBack) {
+  Watchdog wd(120, "senders that stop talking");
+  for (int run = 0; run < 8; ++run) {
+    regain::n = std::max<int64_t>(scaled(300000), 4 * QZ_ACTOR_PACE_DEPTH);
+    regain::lf = regain::LoopF();
+    regain::mf = regain::MainF();
+    for (regain::WorkF &w : regain::wf)
+      w = regain::WorkF();
+    regain::fin = qz_chan_new(-1);
+    qz_run(regain::main_poll, nullptr, 2);
+    std::vector<std::thread::id> all;
+    for (regain::WorkF &w : regain::wf) {
+      ASSERT_EQ(w.threads.size(), size_t(regain::kSlices));
+      all.insert(all.end(), w.threads.begin(), w.threads.end());
+    }
+    std::sort(all.begin(), all.end());
+    EXPECT_EQ(std::unique(all.begin(), all.end()) - all.begin(), 2)
+        << "run " << run << ": the compute phase ran on one worker only";
+    qz_chan_free(regain::fin);
+    wd.kick();
+  }
+}
+
 // ---- stop -------------------------------------------------------------------
 
 // Sends add(1) until a send fails, counting the sends that got in.
