@@ -5,6 +5,12 @@
 
 using namespace qmir;
 
+// IR memory per instruction is a benchmarked target (bench/RESULTS.md, "IR
+// memory"): these keep the two objects every instruction pays for from
+// growing unnoticed.
+static_assert(sizeof(Instruction) <= 96, "Instruction grew");
+static_assert(sizeof(Use) <= 32, "Use grew");
+
 //===----------------------------------------------------------------------===//
 // Opcodes
 //===----------------------------------------------------------------------===//

@@ -153,8 +153,11 @@ public:
 
   /// The value's name as written in the text, without '%' (may be empty).
   /// Names are cosmetic; identity is the object.
-  llvm::StringRef name() const { return name_; }
-  void setName(llvm::StringRef n) { name_ = n; }
+  llvm::StringRef name() const { return {nameData_, nameLen_}; }
+  void setName(llvm::StringRef n) {
+    nameData_ = n.data();
+    nameLen_ = static_cast<uint32_t>(n.size());
+  }
 
   /// Source binding this value carries as debug information (0: none). Set on
   /// allocas that hold a source variable, on arguments, and on block arguments
@@ -173,9 +176,10 @@ private:
   uint16_t small_ = 0; // used by Instruction (predicate / small immediates)
   uint32_t id_;
   BindingId binding_ = 0;
+  uint32_t nameLen_ = 0;  // the name as two fields: its length fills a gap
   const Type *type_;
   Use *firstUse_ = nullptr;
-  llvm::StringRef name_;
+  const char *nameData_ = nullptr;
   friend class Instruction;
 };
 
@@ -344,7 +348,7 @@ public:
            opcode() == Opcode::FuncAddr;
   }
   /// panic: the message.
-  llvm::StringRef message() const { return {message_, messageLen_}; }
+  llvm::StringRef message() const { return {message_, aux_}; }
   /// dbg / alloca: the binding (alloca also exposes it as Value::binding()).
   BindingId dbgBinding() const { return binding(); }
 
@@ -356,7 +360,7 @@ public:
   /// panic: `msg` must outlive the instruction (use Function::save).
   void setMessage(llvm::StringRef msg) {
     message_ = msg.data();
-    messageLen_ = static_cast<uint32_t>(msg.size());
+    aux_ = static_cast<uint32_t>(msg.size());
   }
 
   // Terminator edges.
@@ -408,7 +412,7 @@ private:
   Use *ops_ = nullptr;
   uint32_t numOps_ = 0;
   LocId loc_ = 0;
-  uint32_t aux_ = 0;     // variant index (enum.make, enum.payload)
+  uint32_t aux_ = 0;     // variant index (enum.make, enum.payload); panic: message length
   uint32_t numSuccs_ = 0;
   // Which member is live depends on the opcode: terminators with edges use
   // succs_, panic uses message_, call uses callee_, the rest auxType_.
@@ -418,7 +422,6 @@ private:
     Successor *succs_;
     const char *message_;
   };
-  uint32_t messageLen_ = 0;
 };
 
 //===----------------------------------------------------------------------===//
