@@ -268,8 +268,10 @@ namespace {
 // task's previous contended send:
 // - it sent at least one message per kTalkerGapNs of its own running time
 //   (estimated: wall time shared with the tasks queued on its worker);
-// - it collided again within kTalkerSends sends (collisions come often when
-//   transfers are slow, which is when moving pays most).
+// - it collided again within kTalkerSends sends, sending at least one
+//   message per 4 * kTalkerGapNs (collisions come often when transfers are
+//   slow, which is when moving pays most, and slow transfers make the
+//   sender's own time look longer than it is).
 constexpr uint64_t kTalkerGapNs = 250;
 constexpr uint64_t kTalkerSends = 8;
 
@@ -277,8 +279,9 @@ bool talks_more_than_computes(qz_task *self) {
   uint64_t now = qzrt::now_ns();
   uint64_t elapsed = now - self->mark_ns, sent = self->sends - self->mark_sends;
   uint64_t sharing = 1 + qzrt::current_queue_length();
-  bool talker = self->mark_ns &&
-                (sent * sharing * kTalkerGapNs >= elapsed || sent <= kTalkerSends);
+  uint64_t own_gap_ns = elapsed / std::max<uint64_t>(1, sent * sharing);
+  bool talker = self->mark_ns && (own_gap_ns <= kTalkerGapNs ||
+                                  (sent <= kTalkerSends && own_gap_ns <= 4 * kTalkerGapNs));
   self->mark_ns = now;
   self->mark_sends = self->sends;
   return talker;

@@ -277,6 +277,7 @@ void local_push(Worker &w, qz_task *t) {
   unsigned n = 0;
   for (; n < kLocalCap / 2; ++n) {
     batch[n] = w.ring[w.head];
+    batch[n]->sticky = false;  // where it lands next is not beside its peers
     w.head = (w.head + 1) % kLocalCap;
   }
   w.count -= n;
@@ -389,6 +390,7 @@ void spill_locked(Sched &s, Worker &w) {
     gq_push_locked(s, t);
   w.qlock.lock();
   while (w.count) {
+    w.ring[w.head]->sticky = false;
     gq_push_locked(s, w.ring[w.head]);
     w.head = (w.head + 1) % kLocalCap;
     --w.count;
@@ -655,6 +657,13 @@ qz_task *try_steal(Worker &w, uint64_t spin_start, std::vector<uint64_t> &seen_p
   return nullptr;
 }
 
+bool other_queue_nonempty(Sched &s, Worker &w) {
+  for (unsigned i = 0; i < s.nworkers; ++i)
+    if (&s.workers[i] != &w && s.workers[i].qsize.load(std::memory_order_relaxed) != 0)
+      return true;
+  return false;
+}
+
 // Sleep on the idle list (s.mu released) until unparked; or, if the last
 // search left sticky tasks behind, until the first of them may be stolen: then
 // leave the idle list and search again, counted as spinning.
@@ -672,6 +681,12 @@ void park(Worker &w) {
       continue;
     }
     std::unique_lock<std::mutex> g(s.mu);
+    // Another worker is already looking (it will park with a retry of its
+    // own if it finds only sticky tasks): do not wake every idle worker.
+    if (s.nspinning.load() != 0) {
+      w.sticky_retry_at = 0;
+      continue;
+    }
     for (size_t i = 0; i < s.idle.size(); ++i) {
       if (s.idle[i] != &w)
         continue;
@@ -723,6 +738,11 @@ void worker_main(Worker *wp) {
         t = gq_pop_locked(s);
         if (!t && w.qsize.load(std::memory_order_relaxed) != 0)
           continue;  // a remote_push got in (see there)
+        // Work queued elsewhere since the last look (e.g. the rest of a batch
+        // another spinner stole; it woke nobody, as we were still spinning),
+        // none of it sticky: look again rather than leave it to one worker.
+        if (!t && !w.sticky_retry_at && other_queue_nonempty(s, w))
+          continue;
         if (!t) {
           s.idle.push_back(&w);
           s.nidle.fetch_add(1);
@@ -1080,10 +1100,14 @@ bool move_to_worker(qz_task *self, int worker) {
   self->sticky = true;
   uint64_t now = now_ns();
   uint64_t stay = kStickyNs;
-  if (self->sticky_ns && now - self->moved_at < 4 * self->sticky_ns)
+  // Back to the same worker soon after the last move: taken away and
+  // colliding again (a task that alternates between two actors' workers is
+  // not ping-ponging with a thief, and does not grow its stay).
+  if (self->sticky_ns && worker == self->moved_to && now - self->moved_at < 4 * self->sticky_ns)
     stay = std::min(2 * self->sticky_ns, kStickyMaxNs);
   self->sticky_ns = stay;
   self->moved_at = now;
+  self->moved_to = worker;
   self->sticky_until = now + stay;
   return true;
 }

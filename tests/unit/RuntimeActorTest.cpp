@@ -689,17 +689,19 @@ TEST(RuntimeActor, MovedSenderIsNotStrandedOnABlockedWorker) {
   }
 }
 
-// Two senders that talk to one actor as fast as they can end up beside its
-// loop, on one worker, sticky for up to 1.6 ms; when they then stop talking
-// and compute (yielding now and then, which wakes nobody), the other worker,
+// Senders that talk to one actor as fast as they can end up beside its loop,
+// on one worker, sticky for up to 1.6 ms; when they then stop talking and
+// compute (yielding now and then, which wakes nobody), the other workers,
 // which parked while they were sticky, must come back for them: the compute
-// phase runs on both workers. (With the stay longer than a worker's spin,
-// an idle worker that parked with sticky tasks left behind used to stay
-// parked, and every compute slice ran on one thread.)
+// phase runs on every worker it can use. (With the stay longer than a
+// worker's spin, an idle worker that parked with sticky tasks left behind
+// used to stay parked, and every compute slice ran on one thread.)
 namespace regain {
 Msg data{1, nullptr, 0, 0, 0, 0};
 qz_chan *fin;
 int64_t n = 0;
+int nsenders = 2, nhogs = 0;
+std::atomic<int> talked{0};   // senders done sending
 constexpr int kSlices = 400;  // of about 200 µs each, per sender
 struct LoopF {
   int pc = 0;
@@ -725,7 +727,7 @@ struct WorkF {
   int64_t r = 0, i = 0;
   qz_actor *a = nullptr;
   std::vector<std::thread::id> threads;  // of each compute slice
-} wf[2];
+} wf[4];
 void compute_200us() {
   auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
   while (std::chrono::steady_clock::now() < until) {
@@ -736,6 +738,12 @@ int64_t work_poll(void *fp, qz_task *self) {
   CO_BEGIN(f);
   for (f->i = 0; f->i < n; ++f->i)
     AWAIT(f, qz_actor_send_poll(f->a, &data, self));
+  // The senders compute at the same time (sending can take much longer for
+  // one than another, under a sanitizer most of all): wait for the others by
+  // yielding, which keeps a task where it is and sticky.
+  talked.fetch_add(1);
+  while (talked.load() < nsenders)
+    AWAIT(f, qz_yield_poll(self));
   for (f->i = 0; f->i < kSlices; ++f->i) {
     compute_200us();
     f->threads.push_back(std::this_thread::get_id());
@@ -745,9 +753,25 @@ int64_t work_poll(void *fp, qz_task *self) {
   CO_END;
   return QZ_READY;
 }
+// A task that only computes, from start to end, beside the senders.
+std::atomic<bool> hogs_stop{false};
+struct HogF {
+  int pc = 0;
+  int64_t r = 0;
+} hf[2];
+int64_t hog_poll(void *fp, qz_task *self) {
+  auto *f = static_cast<HogF *>(fp);
+  CO_BEGIN(f);
+  while (!hogs_stop.load()) {
+    compute_200us();
+    AWAIT(f, qz_yield_poll(self));
+  }
+  CO_END;
+  return QZ_READY;
+}
 struct MainF {
   int pc = 0;
-  int64_t r = 0, v = 0;
+  int64_t r = 0, v = 0, done = 0;
   qz_actor *a = nullptr;
 } mf;
 int64_t main_poll(void *, qz_task *self) {
@@ -756,39 +780,64 @@ int64_t main_poll(void *, qz_task *self) {
   f->a = qz_actor_create("Sink", nullptr);
   lf.a = f->a;
   qz_actor_start(f->a, loop_poll, &lf, [](qz_actor *) { abort(); });
-  for (WorkF &w : wf) {
-    w.a = f->a;
-    qz_spawn_named(work_poll, &w, "talker");
+  for (int i = 0; i < nhogs; ++i)
+    qz_spawn_named(hog_poll, &hf[i], "hog");
+  for (int i = 0; i < nsenders; ++i) {
+    wf[i].a = f->a;
+    qz_spawn_named(work_poll, &wf[i], "talker");
   }
-  AWAIT(f, qz_chan_recv_poll(fin, &f->v, self));
-  AWAIT(f, qz_chan_recv_poll(fin, &f->v, self));
+  for (f->done = 0; f->done < nsenders; ++f->done)
+    AWAIT(f, qz_chan_recv_poll(fin, &f->v, self));
+  hogs_stop = true;
   AWAIT(f, qz_actor_stop_poll(f->a, self));
   CO_END;
   return QZ_READY;
 }
+// Runs `runs` times on `workers` workers; expects the senders' compute
+// slices of the second half of their compute phase to have run on
+// `threads` different threads.
+void check(int workers, int senders, int hogs, int runs, long threads) {
+  Watchdog wd(120, "senders that stop talking");
+  for (int run = 0; run < runs; ++run) {
+    n = std::max<int64_t>(scaled(300000), 4 * QZ_ACTOR_PACE_DEPTH);
+    nsenders = senders;
+    nhogs = hogs;
+    hogs_stop = false;
+    talked = 0;
+    lf = LoopF();
+    mf = MainF();
+    for (WorkF &w : wf)
+      w = WorkF();
+    for (HogF &h : hf)
+      h = HogF();
+    fin = qz_chan_new(-1);
+    qz_run(main_poll, nullptr, workers);
+    std::vector<std::thread::id> late;
+    for (int i = 0; i < senders; ++i) {
+      ASSERT_EQ(wf[i].threads.size(), size_t(kSlices));
+      late.insert(late.end(), wf[i].threads.begin() + kSlices / 2, wf[i].threads.end());
+    }
+    std::sort(late.begin(), late.end());
+    EXPECT_EQ(std::unique(late.begin(), late.end()) - late.begin(), threads)
+        << "run " << run << ": the compute phase ran on fewer workers than it could";
+    qz_chan_free(fin);
+    wd.kick();
+  }
+}
 } // namespace regain
 
 TEST(RuntimeActor, SendersThatStopTalkingGetTheirCoreBack) {
-  Watchdog wd(120, "senders that stop talking");
-  for (int run = 0; run < 8; ++run) {
-    regain::n = std::max<int64_t>(scaled(300000), 4 * QZ_ACTOR_PACE_DEPTH);
-    regain::lf = regain::LoopF();
-    regain::mf = regain::MainF();
-    for (regain::WorkF &w : regain::wf)
-      w = regain::WorkF();
-    regain::fin = qz_chan_new(-1);
-    qz_run(regain::main_poll, nullptr, 2);
-    std::vector<std::thread::id> all;
-    for (regain::WorkF &w : regain::wf) {
-      ASSERT_EQ(w.threads.size(), size_t(regain::kSlices));
-      all.insert(all.end(), w.threads.begin(), w.threads.end());
-    }
-    std::sort(all.begin(), all.end());
-    EXPECT_EQ(std::unique(all.begin(), all.end()) - all.begin(), 2)
-        << "run " << run << ": the compute phase ran on one worker only";
-    qz_chan_free(regain::fin);
-    wd.kick();
-  }
+  regain::check(/*workers=*/2, /*senders=*/2, /*hogs=*/0, /*runs=*/8, /*threads=*/2);
+}
+
+// Four workers, three senders and a task that computes throughout: the
+// senders' compute must spread over the three other workers. (A worker could
+// park while another one held stolen tasks it had queued without waking
+// anyone, and stay parked: about 1 run in 30 used two of the three, so 60
+// runs catch it 9 times in 10.)
+TEST(RuntimeActor, ComputeSpreadsOverEveryWorker) {
+  regain::check(/*workers=*/4, /*senders=*/3, /*hogs=*/1,
+                /*runs=*/int(std::max<int64_t>(8, scaled(60))), /*threads=*/3);
 }
 
 // ---- stop -------------------------------------------------------------------
