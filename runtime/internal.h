@@ -77,7 +77,6 @@ struct qz_task {
   bool sticky = false;
   uint64_t sticky_until = 0;
   uint64_t moved_at = 0;   // now_ns() at its last move
-  int32_t moved_to = -1;   // and the worker it moved to
   uint64_t sticky_ns = 0;  // how long its last move kept it
   // Actor sends: the count, and the count and time at the last contended
   // send, which tell a task that mostly talks from one that mostly computes.
