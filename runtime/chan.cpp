@@ -56,17 +56,22 @@ struct qz_chan {
   uint64_t id = 0;
 
   bool has_room() const { return cap < 0 || int64_t(count) < cap; }
+  /// Copies the first n (<= count) values, in order, to out: two copies at most.
+  void copy_front(int64_t *out, size_t n) const {
+    if (n == 0)
+      return;
+    size_t first = std::min(n, bufcap - head);
+    memcpy(out, buf + head, first * sizeof(int64_t));
+    if (n > first)
+      memcpy(out + first, buf, (n - first) * sizeof(int64_t));
+  }
   void push(int64_t v) {
     if (count == bufcap) {  // only unbounded channels grow
       size_t nc = bufcap ? bufcap * 2 : 16;
       int64_t *nb = static_cast<int64_t *>(malloc(nc * sizeof(int64_t)));
       if (!nb)
         fatal("out of memory");
-      size_t first = count ? std::min(count, bufcap - head) : 0;
-      if (first)
-        memcpy(nb, buf + head, first * sizeof(int64_t));
-      if (count > first)
-        memcpy(nb + first, buf, (count - first) * sizeof(int64_t));
+      copy_front(nb, count);
       free(buf);
       buf = nb;
       bufcap = nc;
@@ -84,13 +89,10 @@ struct qz_chan {
     --count;
     return v;
   }
-  /// Pops up to `max` values into `out` (two copies at most).
+  /// Pops up to `max` values into `out`.
   size_t pop_many(int64_t *out, size_t max) {
     size_t n = std::min(max, count);
-    size_t first = std::min(n, bufcap - head);
-    memcpy(out, buf + head, first * sizeof(int64_t));
-    if (n > first)
-      memcpy(out + first, buf, (n - first) * sizeof(int64_t));
+    copy_front(out, n);
     head += n;
     if (head >= bufcap)
       head -= bufcap;

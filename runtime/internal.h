@@ -76,8 +76,8 @@ struct qz_task {
   // worker is busy, until sticky_until (now_ns()).
   bool sticky = false;
   uint64_t sticky_until = 0;
-  uint64_t moved_at = 0;   // now_ns() at its last move
-  uint64_t sticky_ns = 0;  // how long its last move kept it
+  uint64_t sticky_ns = 0;  // how long its last move kept it (it moved at
+                           // sticky_until - sticky_ns)
   // Actor sends: the count, and the count and time at the last contended
   // send, which tell a task that mostly talks from one that mostly computes.
   uint64_t sends = 0;

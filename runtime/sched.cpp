@@ -292,6 +292,20 @@ void local_push(Worker &w, qz_task *t) {
   }
 }
 
+// Takes w off the idle list (s.mu held), counted as spinning from now on, as
+// an unparked worker starts out; false if it was not on the list.
+bool leave_idle_list_locked(Sched &s, Worker &w) {
+  for (size_t i = 0; i < s.idle.size(); ++i) {
+    if (s.idle[i] != &w)
+      continue;
+    s.idle.erase(s.idle.begin() + long(i));
+    s.nidle.fetch_sub(1);
+    s.nspinning.fetch_add(1);
+    return true;
+  }
+  return false;
+}
+
 // local_push onto another worker's queue. That worker may be about to park:
 // it re-checks its queue after joining the idle list (under s.mu), and this
 // wakes it if it is on the list, so the task is never left behind.
@@ -312,15 +326,8 @@ void remote_push(Worker &w, qz_task *t) {
     t->sticky = false;
     gq_push_locked(s, t);
   }
-  for (size_t i = 0; i < s.idle.size(); ++i) {
-    if (s.idle[i] != &w)
-      continue;
-    s.idle.erase(s.idle.begin() + long(i));
-    s.nidle.fetch_sub(1);
-    s.nspinning.fetch_add(1);  // it starts out spinning
+  if (leave_idle_list_locked(s, w))
     unpark(&w);
-    return;
-  }
 }
 
 qz_task *local_pop(Worker &w) {
@@ -349,8 +356,8 @@ qz_task *steal_from(Worker &self, Worker &v) {
   unsigned take = (v.count + 1) / 2;
   // Sticky tasks stay while the victim is busy: they moved there to run
   // beside their peers (move_to_worker). An idle victim gives them up, and
-  // so does a busy one after kStickyNs: tasks that compute more than they
-  // talk get their own core back.
+  // so does a busy one once their stay (sticky_until) is over; the thief
+  // notes the first expiry, to look again then if it parks.
   bool busy = v.in_poll.load(std::memory_order_relaxed);
   uint64_t now = busy ? now_ns() : 0;
   unsigned kept = 0;
@@ -669,36 +676,24 @@ bool other_queue_nonempty(Sched &s, Worker &w) {
 // leave the idle list and search again, counted as spinning.
 void park(Worker &w) {
   Sched &s = *w.sched;
-  for (;;) {
-    if (w.wakeup.load(std::memory_order_acquire) != 0)
-      return;
-    uint64_t now = w.sticky_retry_at ? now_ns() : 0;
-    if (!w.sticky_retry_at || now < w.sticky_retry_at) {
-      if (w.sticky_retry_at)
-        futex_wait_for(&w.wakeup, 0, w.sticky_retry_at - now);
-      else
-        futex_wait(&w.wakeup, 0);
+  while (w.wakeup.load(std::memory_order_acquire) == 0) {
+    if (!w.sticky_retry_at) {
+      futex_wait(&w.wakeup, 0);
       continue;
     }
-    std::unique_lock<std::mutex> g(s.mu);
-    // Another worker is already looking (it will park with a retry of its
-    // own if it finds only sticky tasks): do not wake every idle worker.
-    if (s.nspinning.load() != 0) {
-      w.sticky_retry_at = 0;
+    uint64_t now = now_ns();
+    if (now < w.sticky_retry_at) {
+      futex_wait_for(&w.wakeup, 0, w.sticky_retry_at - now);
       continue;
     }
-    for (size_t i = 0; i < s.idle.size(); ++i) {
-      if (s.idle[i] != &w)
-        continue;
-      s.idle.erase(s.idle.begin() + long(i));
-      s.nidle.fetch_sub(1);
-      s.nspinning.fetch_add(1);
-      return;
-    }
-    // Taken off the list by a waker, whose unpark is on its way: wait for it,
-    // so that it cannot land after the next park has begun.
-    g.unlock();
     w.sticky_retry_at = 0;
+    std::lock_guard<std::mutex> g(s.mu);
+    // Another worker is already looking (it parks with a retry of its own if
+    // it finds only sticky tasks): do not wake every idle worker. Otherwise
+    // leave the list; if a waker took us off it already, its unpark is on
+    // its way: wait for it, so that it cannot land after the next park began.
+    if (s.nspinning.load() == 0 && leave_idle_list_locked(s, w))
+      return;
   }
 }
 
@@ -1100,14 +1095,14 @@ bool move_to_worker(qz_task *self, int worker) {
   self->sticky = true;
   uint64_t now = now_ns();
   uint64_t stay = kStickyNs;
-  // Moved again soon after the last move: taken away and colliding again.
-  // (Whatever the target: the loop task moves too, and a stay that grew only
-  // on moves back to the same worker kept the four-sender benchmark at
-  // 0.08-0.13 s in a slow phase, against 0.06 s; bench/RESULTS.md.)
-  if (self->sticky_ns && now - self->moved_at < 4 * self->sticky_ns)
+  // Moved again within 4x its last stay (sticky_until - sticky_ns is when
+  // that move happened): taken away and colliding again. (Whatever the
+  // target: the loop task moves too, and a stay that grew only on moves back
+  // to the same worker kept the four-sender benchmark at 0.08-0.13 s in a
+  // slow phase, against 0.06 s; bench/RESULTS.md.)
+  if (self->sticky_ns && now < self->sticky_until + 3 * self->sticky_ns)
     stay = std::min(2 * self->sticky_ns, kStickyMaxNs);
   self->sticky_ns = stay;
-  self->moved_at = now;
   self->sticky_until = now + stay;
   return true;
 }

@@ -595,6 +595,31 @@ TEST(RuntimeActor, PacedSendToAStoppedActorIsClosed) {
   EXPECT_EQ(f.r, QZ_CLOSED);
 }
 
+// An actor's message loop that takes every message and hands it to
+// `on_message` (if set); the scenarios below need no more of an actor.
+struct DrainLoop {
+  int pc = 0;
+  int64_t r = 0;
+  qz_actor *a = nullptr;
+  void *mail = nullptr;
+  void (*on_message)(Msg *) = nullptr;
+};
+int64_t drain_loop_poll(void *fp, qz_task *self) {
+  auto *f = static_cast<DrainLoop *>(fp);
+  CO_BEGIN(f);
+  for (;;) {
+    AWAIT(f, qz_actor_recv_poll(f->a, &f->mail, self));
+    if (f->r != QZ_READY) {
+      qz_actor_finished(f->a);
+      return QZ_READY;
+    }
+    if (f->on_message)
+      f->on_message(static_cast<Msg *>(f->mail));
+  }
+  CO_END;
+  return QZ_READY;
+}
+
 // A contended sender may move onto the worker that last ran the actor's loop
 // while that worker is blocked in a blocking-form receive (inside a handler)
 // that only this sender can end: it must still run somewhere. (A moved task
@@ -604,33 +629,17 @@ namespace strand {
 enum { HOLD = 1, DATA = 2 };
 Msg hold{HOLD, nullptr, 0, 0, 0, 0}, data{DATA, nullptr, 0, 0, 0, 0};
 qz_chan *held, *gate, *fin;
-int64_t n = 0;
-struct LoopF {
-  int pc = 0;
-  int64_t r = 0, count = 0;
-  qz_actor *a = nullptr;
-  void *mail = nullptr;
-} lf;
-int64_t loop_poll(void *fp, qz_task *self) {
-  auto *f = static_cast<LoopF *>(fp);
-  CO_BEGIN(f);
-  for (;;) {
-    AWAIT(f, qz_actor_recv_poll(f->a, &f->mail, self));
-    if (f->r != QZ_READY) {
-      qz_actor_finished(f->a);
-      return QZ_READY;
-    }
-    if (static_cast<Msg *>(f->mail)->tag == HOLD) {
-      qz_chan_try_send(held, 1);
-      int64_t v;
-      qz_chan_recv(gate, &v);  // blocking forms, on a worker thread
-      qz_chan_recv(gate, &v);
-    } else if (++f->count == 2 * n) {
-      qz_chan_try_send(fin, 1);
-    }
+int64_t n = 0, count = 0;
+DrainLoop lf;
+void on_message(Msg *m) {
+  if (m->tag == HOLD) {
+    qz_chan_try_send(held, 1);
+    int64_t v;
+    qz_chan_recv(gate, &v);  // blocking forms, on a worker thread
+    qz_chan_recv(gate, &v);
+  } else if (++count == 2 * n) {
+    qz_chan_try_send(fin, 1);
   }
-  CO_END;
-  return QZ_READY;
 }
 struct SendF {
   int pc = 0;
@@ -656,7 +665,7 @@ int64_t main_poll(void *, qz_task *self) {
   CO_BEGIN(f);
   f->a = qz_actor_create("Holder", nullptr);
   lf.a = f->a;
-  qz_actor_start(f->a, loop_poll, &lf, [](qz_actor *) { abort(); });
+  qz_actor_start(f->a, drain_loop_poll, &lf, [](qz_actor *) { abort(); });
   qz_actor_send(f->a, &hold);
   AWAIT(f, qz_chan_recv_poll(held, &f->v, self));
   for (SendF &s : sf) {
@@ -673,7 +682,9 @@ TEST(RuntimeActor, MovedSenderIsNotStrandedOnABlockedWorker) {
   Watchdog wd(120, "moved sender on a blocked worker");
   for (int run = 0; run < 8; ++run) {
     strand::n = std::max<int64_t>(scaled(200000), 4 * QZ_ACTOR_PACE_DEPTH);
-    strand::lf = strand::LoopF();
+    strand::lf = DrainLoop();
+    strand::lf.on_message = strand::on_message;
+    strand::count = 0;
     strand::mf = strand::MainF();
     for (strand::SendF &s : strand::sf)
       s = strand::SendF();
@@ -681,7 +692,7 @@ TEST(RuntimeActor, MovedSenderIsNotStrandedOnABlockedWorker) {
     strand::gate = qz_chan_new(-1);
     strand::fin = qz_chan_new(-1);
     qz_run(strand::main_poll, nullptr, 3);
-    EXPECT_EQ(strand::lf.count, 2 * strand::n) << "run " << run;
+    EXPECT_EQ(strand::count, 2 * strand::n) << "run " << run;
     qz_chan_free(strand::held);
     qz_chan_free(strand::gate);
     qz_chan_free(strand::fin);
@@ -703,25 +714,7 @@ int64_t n = 0;
 int nsenders = 2, nhogs = 0;
 std::atomic<int> talked{0};   // senders done sending
 constexpr int kSlices = 400;  // of about 200 µs each, per sender
-struct LoopF {
-  int pc = 0;
-  int64_t r = 0;
-  qz_actor *a = nullptr;
-  void *mail = nullptr;
-} lf;
-int64_t loop_poll(void *fp, qz_task *self) {
-  auto *f = static_cast<LoopF *>(fp);
-  CO_BEGIN(f);
-  for (;;) {
-    AWAIT(f, qz_actor_recv_poll(f->a, &f->mail, self));
-    if (f->r != QZ_READY) {
-      qz_actor_finished(f->a);
-      return QZ_READY;
-    }
-  }
-  CO_END;
-  return QZ_READY;
-}
+DrainLoop lf;
 struct WorkF {
   int pc = 0;
   int64_t r = 0, i = 0;
@@ -779,7 +772,7 @@ int64_t main_poll(void *, qz_task *self) {
   CO_BEGIN(f);
   f->a = qz_actor_create("Sink", nullptr);
   lf.a = f->a;
-  qz_actor_start(f->a, loop_poll, &lf, [](qz_actor *) { abort(); });
+  qz_actor_start(f->a, drain_loop_poll, &lf, [](qz_actor *) { abort(); });
   for (int i = 0; i < nhogs; ++i)
     qz_spawn_named(hog_poll, &hf[i], "hog");
   for (int i = 0; i < nsenders; ++i) {
@@ -804,7 +797,7 @@ void check(int workers, int senders, int hogs, int runs, long threads) {
     nhogs = hogs;
     hogs_stop = false;
     talked = 0;
-    lf = LoopF();
+    lf = DrainLoop();
     mf = MainF();
     for (WorkF &w : wf)
       w = WorkF();
