@@ -9,6 +9,7 @@
 // (parse or verifier failure, interpreter trap), so a smoke run is a test.
 #include "GenModule.h"
 
+#include "mir/Cage.h"
 #include "mir/IR.h"
 #include "mir/Interpreter.h"
 #include "mir/Parser.h"
@@ -204,8 +205,9 @@ void BM_Interpret(benchmark::State &state) {
 size_t heapInUse() {
   struct mallinfo2 mi = mallinfo2();
   // uordblks: bytes in use from the main arena and thread arenas;
-  // hblkhd: bytes in blocks malloc got from mmap (large slabs).
-  return mi.uordblks + mi.hblkhd;
+  // hblkhd: bytes in blocks malloc got from mmap; plus the IR cage's slabs
+  // (mir/Cage.h), which come from their own mapping.
+  return mi.uordblks + mi.hblkhd + cage::bytesInUse();
 }
 
 // Heap growth caused by parsing, i.e. what the parsed IR keeps alive (the text

@@ -296,8 +296,9 @@ struct FunctionCFGTraits {
     if (!last.isTerminator())
       return;
     for (const Successor &s : last.successors())
-      if (s.block && s.block->parent() == f && s.block->id() < f->numBlockIds())
-        fn(static_cast<const Block *>(s.block));
+      if (const Block *sb = s.block;
+          sb && sb->parent() == f && sb->id() < f->numBlockIds())
+        fn(sb);
   }
 };
 

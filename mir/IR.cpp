@@ -1,5 +1,8 @@
 #include "mir/IR.h"
 
+#include "llvm/ADT/Twine.h"
+#include "llvm/Support/ErrorHandling.h"
+
 #include <cassert>
 #include <new>
 
@@ -8,8 +11,9 @@ using namespace qmir;
 // IR memory per instruction is a benchmarked target (bench/RESULTS.md, "IR
 // memory"): these keep the two objects every instruction pays for from
 // growing unnoticed.
-static_assert(sizeof(Instruction) <= 96, "Instruction grew");
-static_assert(sizeof(Use) <= 32, "Use grew");
+static_assert(sizeof(Instruction) <= 56, "Instruction grew");
+static_assert(sizeof(Block) <= 56, "Block grew");
+static_assert(sizeof(Use) <= 16, "Use grew");
 
 //===----------------------------------------------------------------------===//
 // Opcodes
@@ -26,20 +30,14 @@ llvm::StringRef qmir::opcodeName(Opcode op) {
   return "<bad opcode>";
 }
 
-bool qmir::isTerminator(Opcode op) {
-  switch (op) {
-  case Opcode::Br:
-  case Opcode::CondBr:
-  case Opcode::Switch:
-  case Opcode::Match:
-  case Opcode::Ret:
-  case Opcode::Unreachable:
-  case Opcode::Panic:
-    return true;
-  default:
-    return false;
-  }
-}
+// isTerminator (IR.h) relies on the terminators coming last.
+static_assert(static_cast<unsigned>(Opcode::Panic) ==
+                  static_cast<unsigned>(Opcode::Br) + 6,
+              "terminators are Br .. Panic, at the end of QMIR_OPCODES");
+#define QMIR_X(name, text) +1
+static_assert(static_cast<unsigned>(Opcode::Panic) + 1 == 0 QMIR_OPCODES(QMIR_X),
+              "Panic is the last opcode");
+#undef QMIR_X
 
 bool qmir::isBinaryOp(Opcode op) {
   return static_cast<unsigned>(op) >= static_cast<unsigned>(Opcode::Add) &&
@@ -90,7 +88,59 @@ void Use::set(Value *v) {
 }
 
 unsigned Use::operandNo() const {
-  return static_cast<unsigned>(this - user_->ops_);
+  return static_cast<unsigned>(this - user_->ops_.get());
+}
+
+/// `s` itself if an IR object may refer to it (it is in the cage and 4-byte
+/// aligned, as Function::save and Module::save leave it), else a copy that is.
+static llvm::StringRef cageString(llvm::StringRef s) {
+  if (s.empty())
+    return {};
+  if (cage::contains(s.data()) &&
+      (reinterpret_cast<uintptr_t>(s.data()) & 3) == 0)
+    return s;
+  return cage::intern(s);
+}
+
+void Value::setName(llvm::StringRef n) {
+  n = cageString(n);
+  nameData_ = n.data();
+  nameLen_ = static_cast<uint32_t>(n.size());
+}
+
+void Block::setName(llvm::StringRef n) {
+  n = cageString(n);
+  nameData_ = n.data();
+  nameLen_ = static_cast<uint32_t>(n.size());
+}
+
+void Value::setBinding(BindingId b) {
+  switch (vkind_) {
+  case ValueKind::Argument:
+    static_cast<Argument *>(this)->binding_ = b;
+    return;
+  case ValueKind::BlockArg:
+    static_cast<BlockArg *>(this)->binding_ = b;
+    return;
+  case ValueKind::Instruction:
+    if (auto *i = static_cast<Instruction *>(this); i->carriesBinding()) {
+      i->aux_ = b;
+      return;
+    }
+    break;
+  default:
+    break;
+  }
+  if (b != 0)
+    llvm::report_fatal_error(
+        "setBinding: only arguments, block arguments, alloca and dbg carry a "
+        "source binding");
+}
+
+void Instruction::setMessage(llvm::StringRef msg) {
+  msg = cageString(msg);
+  auxRef_ = cage::compress(msg.data());
+  aux_ = static_cast<uint32_t>(msg.size());
 }
 
 unsigned Value::numUses() const {
@@ -163,14 +213,14 @@ Function *Instruction::function() const {
 }
 
 unsigned Instruction::numMainOperands() const {
-  return numSuccs_ ? succs_[0].firstArg : numOps_;
+  return numSuccessors() ? succs()[0].firstArg : numOps_;
 }
 
 llvm::SmallVector<Value *, 4> Instruction::successorArgs(unsigned i) const {
   llvm::SmallVector<Value *, 4> out;
-  const Successor &s = succs_[i];
+  const Successor &s = succs()[i];
   for (unsigned k = 0; k < s.numArgs; ++k)
-    out.push_back(ops_[s.firstArg + k].get());
+    out.push_back(operand(s.firstArg + k));
   return out;
 }
 
@@ -179,17 +229,18 @@ void Instruction::setSuccessorArgs(unsigned which, llvm::ArrayRef<Value *> args)
   llvm::SmallVector<Value *, 8> vals;
   unsigned main = numMainOperands();
   for (unsigned k = 0; k < main; ++k)
-    vals.push_back(ops_[k].get());
-  for (unsigned s = 0; s < numSuccs_; ++s) {
+    vals.push_back(operand(k));
+  Successor *succ = succs();
+  for (unsigned s = 0, n = numSuccessors(); s < n; ++s) {
     unsigned first = vals.size();
     if (s == which) {
       vals.append(args.begin(), args.end());
     } else {
-      for (unsigned k = 0; k < succs_[s].numArgs; ++k)
-        vals.push_back(ops_[succs_[s].firstArg + k].get());
+      for (unsigned k = 0; k < succ[s].numArgs; ++k)
+        vals.push_back(operand(succ[s].firstArg + k));
     }
-    succs_[s].firstArg = first;
-    succs_[s].numArgs = vals.size() - first;
+    succ[s].firstArg = first;
+    succ[s].numArgs = vals.size() - first;
   }
   dropAllReferences();
   Function *f = function();
@@ -236,8 +287,9 @@ bool Instruction::mayWriteMemory() const {
 }
 
 void Instruction::dropAllReferences() {
+  Use *ops = ops_;
   for (unsigned i = 0; i < numOps_; ++i)
-    ops_[i].removeFromList();
+    ops[i].removeFromList();
 }
 
 void Instruction::eraseFromParent() {
@@ -276,18 +328,27 @@ void Instruction::moveBefore(Instruction *pos) {
 //===----------------------------------------------------------------------===//
 
 BlockArg *Block::addArg(const Type *t, llvm::StringRef name) {
-  auto *a = new (parent_->arena_.Allocate<BlockArg>())
-      BlockArg(t, parent_->takeValueId(), this, args_.size());
+  Function *f = parent_;
+  auto *a = new (f->arena_.Allocate<BlockArg>())
+      BlockArg(t, f->takeValueId(), this, numArgs_);
   if (!name.empty())
-    a->setName(parent_->save(name));
-  args_.push_back(a);
+    a->setName(f->save(name));
+  if (numArgs_ == argCapacity_) {
+    unsigned cap = argCapacity_ ? 2 * argCapacity_ : 2;
+    auto **mem = f->arena_.Allocate<BlockArg *>(cap);
+    std::copy(args_, args_ + numArgs_, mem);
+    args_ = mem; // the old array stays in the arena until the function dies
+    argCapacity_ = cap;
+  }
+  args_[numArgs_++] = a;
   return a;
 }
 
 void Block::eraseArg(unsigned i) {
   assert(!args_[i]->hasUses() && "erasing a block argument that has uses");
-  args_.erase(args_.begin() + i);
-  for (unsigned k = i; k < args_.size(); ++k)
+  std::copy(args_ + i + 1, args_ + numArgs_, args_ + i);
+  --numArgs_;
+  for (unsigned k = i; k < numArgs_; ++k)
     args_[k]->index_ = k;
 }
 
@@ -359,7 +420,8 @@ Function::~Function() {
 llvm::StringRef Function::save(llvm::StringRef s) {
   if (s.empty())
     return {};
-  char *mem = arena_.Allocate<char>(s.size());
+  // 4-byte aligned: IR objects refer to saved strings through CPtrs.
+  char *mem = static_cast<char *>(arena_.Allocate(s.size(), llvm::Align(4)));
   std::copy(s.begin(), s.end(), mem);
   return {mem, s.size()};
 }
@@ -368,7 +430,7 @@ Block *Function::createBlock(llvm::StringRef name, Block *before) {
   auto *b = new (arena_.Allocate<Block>()) Block(this, nextBlockId_++);
   allBlocks_.push_back(b);
   if (!name.empty())
-    b->name_ = save(name);
+    b->setName(save(name));
   if (before)
     blocks_.insert(before->getIterator(), *b);
   else
@@ -392,13 +454,22 @@ Instruction *Function::createInst(Opcode op, const Type *resultTy,
     inst->numOps_ = operands.size();
   }
   if (numSuccessors) {
-    Successor *s = arena_.Allocate<Successor>(numSuccessors);
+    // Only these opcodes keep a successor array (it shares its field with
+    // the callee, the type or the message of the others), so an edge on any
+    // other opcode cannot be represented: refuse it where it is made.
+    if (!inst->hasEdges())
+      llvm::report_fatal_error(llvm::Twine("createInst: '") + opcodeName(op) +
+                               "' cannot have successor edges");
+    // The count goes in the 8 bytes before the array.
+    auto *mem = arena_.Allocate<uint64_t>(
+        1 + (numSuccessors * sizeof(Successor) + 7) / 8);
+    mem[0] = numSuccessors;
+    auto *s = reinterpret_cast<Successor *>(mem + 1);
     for (unsigned k = 0; k < numSuccessors; ++k) {
       new (&s[k]) Successor();
       s[k].firstArg = operands.size();
     }
-    inst->succs_ = s;
-    inst->numSuccs_ = numSuccessors;
+    inst->auxRef_ = cage::compress(s);
   }
   return inst;
 }
@@ -455,7 +526,7 @@ Module::~Module() {
   while (!functions_.empty()) {
     Function &f = functions_.front();
     functions_.remove(f);
-    delete &f;
+    f.~Function();
   }
 }
 
@@ -470,7 +541,8 @@ Function *Module::createFunction(llvm::StringRef name, const Type *fnTy) {
   assert(fnTy && fnTy->isFunction());
   if (functionsByName_.count(name))
     return nullptr;
-  auto *f = new Function(this, name, fnTy);
+  // In the module's arena, so that calls can refer to it through a CPtr.
+  auto *f = new (arena_.Allocate<Function>()) Function(this, name, fnTy);
   functions_.push_back(*f);
   functionsByName_[name] = f;
   return f;
@@ -485,7 +557,7 @@ Function *Module::getOrDeclareFunction(llvm::StringRef name, const Type *fnTy) {
 void Module::eraseFunction(Function *f) {
   functionsByName_.erase(f->name());
   functions_.remove(*f);
-  delete f;
+  f->~Function(); // its memory stays in the module's arena
 }
 
 ConstInt *Module::constInt(const Type *intTy, int64_t v) {

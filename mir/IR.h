@@ -6,9 +6,12 @@
 //   they make the arity check against predecessors local to each edge, they let a
 //   `match` arm receive its payload bindings as parameters, and a pass that splits
 //   or redirects an edge edits one operand list instead of every phi in the target.
-// - Every IR object lives in its function's (or module's) BumpPtrAllocator and
+// - Every IR object lives in its function's (or module's) bump allocator and
 //   carries a dense id, so analyses index plain vectors by id. Erased objects are
 //   unlinked and never reused; their memory returns when the function dies.
+// - Those allocators draw from the IR cage (mir/Cage.h), so the references
+//   between IR objects are stored as 32-bit CPtrs; the API still hands out
+//   plain pointers.
 // - Instructions sit in an intrusive list inside their block; blocks in an
 //   intrusive list inside their function.
 // - Every operand is a `Use` linked into the used value's use list, so
@@ -16,6 +19,7 @@
 //   allocated together with it.
 #pragma once
 
+#include "mir/Cage.h"
 #include "mir/Type.h"
 
 #include "llvm/ADT/ArrayRef.h"
@@ -98,10 +102,10 @@ private:
   void addToList(Value *v);
   void removeFromList();
 
-  Value *val_ = nullptr;
-  Use *next_ = nullptr;
-  Use **prev_ = nullptr; // address of the pointer that points at this use
-  Instruction *user_ = nullptr;
+  CPtr<Value> val_;
+  CPtr<Use> next_;
+  CPtr<CPtr<Use>> prev_; // the reference that points at this use
+  CPtr<Instruction> user_;
 };
 
 class Value {
@@ -153,17 +157,18 @@ public:
 
   /// The value's name as written in the text, without '%' (may be empty).
   /// Names are cosmetic; identity is the object.
-  llvm::StringRef name() const { return {nameData_, nameLen_}; }
-  void setName(llvm::StringRef n) {
-    nameData_ = n.data();
-    nameLen_ = static_cast<uint32_t>(n.size());
-  }
+  llvm::StringRef name() const { return {nameData_.get(), nameLen_}; }
+  /// Names saved in the function (Function::save) are used in place; others
+  /// (literals, temporaries) are copied once into the cage.
+  void setName(llvm::StringRef n);
 
   /// Source binding this value carries as debug information (0: none). Set on
   /// allocas that hold a source variable, on arguments, and on block arguments
   /// that mem2reg created for a variable.
-  BindingId binding() const { return binding_; }
-  void setBinding(BindingId b) { binding_ = b; }
+  /// Instructions other than `alloca` and `dbg` have no room for one:
+  /// setBinding(0) on them does nothing, any other id is a fatal error.
+  inline BindingId binding() const;
+  void setBinding(BindingId b);
 
 protected:
   Value(ValueKind k, const Type *t, uint32_t id) : vkind_(k), id_(id), type_(t) {}
@@ -175,11 +180,10 @@ private:
   uint8_t opcode_ = 0; // used by Instruction; lives here to pack tightly
   uint16_t small_ = 0; // used by Instruction (predicate / small immediates)
   uint32_t id_;
-  BindingId binding_ = 0;
-  uint32_t nameLen_ = 0;  // the name as two fields: its length fills a gap
-  const Type *type_;
-  Use *firstUse_ = nullptr;
-  const char *nameData_ = nullptr;
+  CPtr<const Type> type_;
+  CPtr<Use> firstUse_;
+  CPtr<const char> nameData_;
+  uint32_t nameLen_ = 0;
   friend class Instruction;
 };
 
@@ -192,8 +196,10 @@ private:
   friend class Function;
   Argument(const Type *t, uint32_t id, Function *f, unsigned idx)
       : Value(ValueKind::Argument, t, id), parent_(f), index_(idx) {}
+  friend class Value;
   Function *parent_;
   unsigned index_;
+  BindingId binding_ = 0;
 };
 
 class BlockArg final : public Value {
@@ -205,8 +211,10 @@ private:
   friend class Block;
   BlockArg(const Type *t, uint32_t id, Block *b, unsigned idx)
       : Value(ValueKind::BlockArg, t, id), parent_(b), index_(idx) {}
+  friend class Value;
   Block *parent_;
   unsigned index_;
+  BindingId binding_ = 0;
 };
 
 /// Integer constant. i1 constants hold 0 or 1; wider ones are stored
@@ -279,7 +287,9 @@ enum class Opcode : uint8_t {
 };
 
 llvm::StringRef opcodeName(Opcode op);
-bool isTerminator(Opcode op);
+inline bool isTerminator(Opcode op) {
+  return static_cast<unsigned>(op) >= static_cast<unsigned>(Opcode::Br);
+}
 bool isBinaryOp(Opcode op); // Add .. AShr
 bool isCast(Opcode op);     // ZExt, SExt, Trunc
 
@@ -306,15 +316,26 @@ struct Pattern {
 /// (for `match`) the arm's pattern. The default edge of a switch or match has
 /// `isDefault` set.
 struct Successor {
-  Block *block = nullptr;
+  int64_t caseValue = 0;
+  CPtr<Block> block;
   uint32_t firstArg = 0; // index into the instruction's operands
   uint32_t numArgs = 0;
-  int64_t caseValue = 0;
-  const Pattern *pattern = nullptr;
+  CPtr<const Pattern> pattern;
   bool isDefault = false;
 };
 
-class Instruction final : public Value, public llvm::ilist_node<Instruction> {
+/// The links of an instruction in its block's list (and of the list's
+/// sentinel, which is not an instruction).
+class InstNode {
+  friend class InstList;
+  template <typename> friend class InstIterator;
+  CPtr<InstNode> prev_;
+  CPtr<InstNode> next_;
+};
+
+template <typename InstT> class InstIterator;
+
+class Instruction final : public Value, public InstNode {
 public:
   Opcode opcode() const { return static_cast<Opcode>(opcode_); }
   llvm::StringRef opcodeName() const { return qmir::opcodeName(opcode()); }
@@ -324,10 +345,10 @@ public:
 
   // Operands.
   unsigned numOperands() const { return numOps_; }
-  Value *operand(unsigned i) const { return ops_[i].get(); }
-  void setOperand(unsigned i, Value *v) { ops_[i].set(v); }
-  Use &operandUse(unsigned i) { return ops_[i]; }
-  llvm::ArrayRef<Use> operandUses() const { return {ops_, numOps_}; }
+  Value *operand(unsigned i) const { return ops_.get()[i].get(); }
+  void setOperand(unsigned i, Value *v) { ops_.get()[i].set(v); }
+  Use &operandUse(unsigned i) { return ops_.get()[i]; }
+  llvm::ArrayRef<Use> operandUses() const { return {ops_.get(), numOps_}; }
   /// Number of leading operands that are not successor arguments.
   unsigned numMainOperands() const;
 
@@ -338,41 +359,52 @@ public:
   unsigned fieldIndex() const { return small_; }
   unsigned variantIndex() const { return aux_; }
   /// alloca, new: the allocated type. struct.*, enum.*: the aggregate type.
-  const Type *auxType() const { return auxType_; }
+  const Type *auxType() const {
+    return static_cast<const Type *>(cage::decompress(auxRef_));
+  }
   /// call, await, func.addr: the callee (await: the poll-form operation;
   /// func.addr: the function whose address is taken).
-  Function *callee() const { return callee_; }
+  Function *callee() const {
+    return static_cast<Function *>(cage::decompress(auxRef_));
+  }
   /// True for the opcodes whose union member is the callee.
   bool hasCallee() const {
     return opcode() == Opcode::Call || opcode() == Opcode::Await ||
            opcode() == Opcode::FuncAddr;
   }
   /// panic: the message.
-  llvm::StringRef message() const { return {message_, aux_}; }
-  /// dbg / alloca: the binding (alloca also exposes it as Value::binding()).
+  llvm::StringRef message() const {
+    return {static_cast<const char *>(cage::decompress(auxRef_)), aux_};
+  }
+  /// dbg / alloca: the binding (also Value::binding()).
   BindingId dbgBinding() const { return binding(); }
+  /// The opcodes that carry a source binding (in aux_).
+  bool carriesBinding() const {
+    return opcode() == Opcode::Alloca || opcode() == Opcode::DbgValue;
+  }
 
   void setPredicate(ICmpPred p) { small_ = static_cast<uint16_t>(p); }
   void setFieldIndex(unsigned i) { small_ = static_cast<uint16_t>(i); }
   void setVariantIndex(unsigned v) { aux_ = v; }
-  void setAuxType(const Type *t) { auxType_ = t; }
-  void setCallee(Function *f) { callee_ = f; }
-  /// panic: `msg` must outlive the instruction (use Function::save).
-  void setMessage(llvm::StringRef msg) {
-    message_ = msg.data();
-    aux_ = static_cast<uint32_t>(msg.size());
-  }
+  void setAuxType(const Type *t) { auxRef_ = cage::compress(t); }
+  void setCallee(Function *f) { auxRef_ = cage::compress(f); }
+  /// panic: a message saved in the function (Function::save) is used in
+  /// place; any other is copied once into the cage.
+  void setMessage(llvm::StringRef msg);
 
   // Terminator edges.
   llvm::MutableArrayRef<Successor> successors() {
-    return {numSuccs_ ? succs_ : nullptr, numSuccs_};
+    return {succs(), numSuccessors()};
   }
   llvm::ArrayRef<Successor> successors() const {
-    return {numSuccs_ ? succs_ : nullptr, numSuccs_};
+    return {succs(), numSuccessors()};
   }
-  unsigned numSuccessors() const { return numSuccs_; }
-  Block *successor(unsigned i) const { return succs_[i].block; }
-  void setSuccessorBlock(unsigned i, Block *b) { succs_[i].block = b; }
+  unsigned numSuccessors() const {
+    Successor *s = succs();
+    return s ? reinterpret_cast<const uint64_t *>(s)[-1] : 0;
+  }
+  Block *successor(unsigned i) const { return succs()[i].block; }
+  void setSuccessorBlock(unsigned i, Block *b) { succs()[i].block = b; }
   llvm::SmallVector<Value *, 4> successorArgs(unsigned i) const;
   /// Replaces the arguments passed along edge i (reallocates operands).
   void setSuccessorArgs(unsigned i, llvm::ArrayRef<Value *> args);
@@ -395,6 +427,9 @@ public:
   void insertBefore(Instruction *pos);
   void insertAfter(Instruction *pos);
   void moveBefore(Instruction *pos);
+  /// This instruction's position in its block's list.
+  InstIterator<Instruction> getIterator();
+  InstIterator<const Instruction> getIterator() const;
   /// Drops every operand use (sets them to null).
   void dropAllReferences();
 
@@ -403,25 +438,134 @@ private:
   friend class Builder;
   friend class Function;
   friend class Use;
+  friend class Value;
   Instruction(Opcode op, const Type *t, uint32_t id)
       : Value(ValueKind::Instruction, t, id) {
     opcode_ = static_cast<uint8_t>(op);
   }
+  /// The opcodes whose auxRef_ is the successor array.
+  bool hasEdges() const {
+    Opcode op = opcode();
+    return op == Opcode::Br || op == Opcode::CondBr || op == Opcode::Switch ||
+           op == Opcode::Match;
+  }
+  /// The successor array (its count sits in the 8 bytes before it).
+  Successor *succs() const {
+    return hasEdges() ? static_cast<Successor *>(cage::decompress(auxRef_))
+                      : nullptr;
+  }
 
-  Block *parent_ = nullptr;
-  Use *ops_ = nullptr;
+  CPtr<Block> parent_;
+  CPtr<Use> ops_;
   uint32_t numOps_ = 0;
   LocId loc_ = 0;
-  uint32_t aux_ = 0;     // variant index (enum.make, enum.payload); panic: message length
-  uint32_t numSuccs_ = 0;
-  // Which member is live depends on the opcode: terminators with edges use
-  // succs_, panic uses message_, call uses callee_, the rest auxType_.
-  union {
-    const Type *auxType_;
-    Function *callee_ = nullptr;
-    Successor *succs_;
-    const char *message_;
-  };
+  // alloca, dbg: the binding; enum.make, enum.payload: the variant index;
+  // panic: the message's length.
+  uint32_t aux_ = 0;
+  // A reference whose target depends on the opcode: br, condbr, switch and
+  // match: the successor array; panic: the message; call, await, func.addr:
+  // the callee; the rest: the auxiliary type.
+  uint32_t auxRef_ = 0;
+};
+
+/// A position in a block's instruction list.
+template <typename InstT> class InstIterator {
+public:
+  using iterator_category = std::bidirectional_iterator_tag;
+  using value_type = Instruction;
+  using difference_type = std::ptrdiff_t;
+  using pointer = InstT *;
+  using reference = InstT &;
+  InstIterator() = default;
+  explicit InstIterator(const InstNode *n) : n_(const_cast<InstNode *>(n)) {}
+  template <typename O, typename = std::enable_if_t<std::is_const_v<InstT> ||
+                                                    !std::is_const_v<O>>>
+  InstIterator(const InstIterator<O> &o) : n_(o.node()) {}
+  InstT &operator*() const { return *static_cast<InstT *>(n_); }
+  InstT *operator->() const { return static_cast<InstT *>(n_); }
+  InstIterator &operator++() { n_ = n_->next_; return *this; }
+  InstIterator operator++(int) { auto t = *this; ++*this; return t; }
+  InstIterator &operator--() { n_ = n_->prev_; return *this; }
+  InstIterator operator--(int) { auto t = *this; --*this; return t; }
+  bool operator==(const InstIterator &o) const { return n_ == o.n_; }
+  bool operator!=(const InstIterator &o) const { return n_ != o.n_; }
+  InstNode *node() const { return n_; }
+
+private:
+  InstNode *n_ = nullptr;
+};
+
+inline InstIterator<Instruction> Instruction::getIterator() {
+  return InstIterator<Instruction>(this);
+}
+inline InstIterator<const Instruction> Instruction::getIterator() const {
+  return InstIterator<const Instruction>(this);
+}
+
+inline BindingId Value::binding() const {
+  switch (vkind_) {
+  case ValueKind::Argument:
+    return static_cast<const Argument *>(this)->binding_;
+  case ValueKind::BlockArg:
+    return static_cast<const BlockArg *>(this)->binding_;
+  case ValueKind::Instruction: {
+    auto *i = static_cast<const Instruction *>(this);
+    return i->carriesBinding() ? i->aux_ : 0;
+  }
+  default:
+    return 0;
+  }
+}
+
+/// A block's instructions: a circular doubly linked list through InstNode,
+/// with the sentinel inside the list (so it, too, lives in the cage).
+class InstList {
+public:
+  using iterator = InstIterator<Instruction>;
+  using const_iterator = InstIterator<const Instruction>;
+  using reverse_iterator = std::reverse_iterator<iterator>;
+  using const_reverse_iterator = std::reverse_iterator<const_iterator>;
+
+  InstList() { sentinel_.prev_ = sentinel_.next_ = &sentinel_; }
+  InstList(const InstList &) = delete;
+  InstList &operator=(const InstList &) = delete;
+
+  iterator begin() { return iterator(sentinel_.next_); }
+  iterator end() { return iterator(&sentinel_); }
+  const_iterator begin() const { return const_iterator(sentinel_.next_); }
+  const_iterator end() const { return const_iterator(&sentinel_); }
+  reverse_iterator rbegin() { return reverse_iterator(end()); }
+  reverse_iterator rend() { return reverse_iterator(begin()); }
+  const_reverse_iterator rbegin() const { return const_reverse_iterator(end()); }
+  const_reverse_iterator rend() const { return const_reverse_iterator(begin()); }
+
+  bool empty() const { return sentinel_.next_.get() == &sentinel_; }
+  /// O(n), like simple_ilist.
+  size_t size() const { return std::distance(begin(), end()); }
+  Instruction &front() { return *begin(); }
+  Instruction &back() { return *std::prev(end()); }
+  const Instruction &front() const { return *begin(); }
+  const Instruction &back() const { return *std::prev(end()); }
+
+  void push_back(Instruction &i) { insert(end(), i); }
+  iterator insert(iterator pos, Instruction &i) {
+    InstNode *n = &i, *at = pos.node(), *before = at->prev_;
+    n->prev_ = before;
+    n->next_ = at;
+    before->next_ = n;
+    at->prev_ = n;
+    return iterator(n);
+  }
+  void remove(Instruction &i) {
+    InstNode *n = &i;
+    InstNode *before = n->prev_, *after = n->next_;
+    before->next_ = after;
+    after->prev_ = before;
+    n->prev_ = n->next_ = nullptr;
+  }
+
+private:
+  InstNode sentinel_;
 };
 
 //===----------------------------------------------------------------------===//
@@ -432,18 +576,19 @@ class Block final : public llvm::ilist_node<Block> {
 public:
   Function *parent() const { return parent_; }
   uint32_t id() const { return id_; }
-  llvm::StringRef name() const { return name_; }
-  void setName(llvm::StringRef n) { name_ = n; }
+  llvm::StringRef name() const { return {nameData_.get(), nameLen_}; }
+  /// Like Value::setName.
+  void setName(llvm::StringRef n);
 
-  llvm::ArrayRef<BlockArg *> args() const { return args_; }
-  unsigned numArgs() const { return args_.size(); }
+  llvm::ArrayRef<BlockArg *> args() const { return {args_, numArgs_}; }
+  unsigned numArgs() const { return numArgs_; }
   BlockArg *arg(unsigned i) const { return args_[i]; }
   BlockArg *addArg(const Type *t, llvm::StringRef name = {});
   /// Removes parameter i (it must have no uses) and renumbers the rest.
   /// The caller updates the predecessors' edges.
   void eraseArg(unsigned i);
 
-  using InstList = llvm::simple_ilist<Instruction>;
+  using InstList = qmir::InstList;
   InstList &insts() { return insts_; }
   const InstList &insts() const { return insts_; }
   bool empty() const { return insts_.empty(); }
@@ -467,10 +612,14 @@ private:
   friend class Function;
   friend class Instruction;
   Block(Function *f, uint32_t id) : parent_(f), id_(id) {}
-  Function *parent_;
+  CPtr<Function> parent_;
   uint32_t id_;
-  llvm::StringRef name_;
-  llvm::SmallVector<BlockArg *, 2> args_;
+  CPtr<const char> nameData_;
+  uint32_t nameLen_ = 0;
+  // In the function's arena; a full array is copied to one twice the size.
+  BlockArg **args_ = nullptr;
+  uint32_t numArgs_ = 0;
+  uint32_t argCapacity_ = 0;
   InstList insts_;
 };
 
@@ -516,7 +665,7 @@ public:
   /// function has been optimized and printed.
   void dropBody();
 
-  llvm::BumpPtrAllocator &arena() { return arena_; }
+  IRArena &arena() { return arena_; }
   llvm::StringRef save(llvm::StringRef s);
 
 private:
@@ -535,7 +684,7 @@ private:
   BlockList blocks_;
   uint32_t nextValueId_ = 0;
   uint32_t nextBlockId_ = 0;
-  llvm::BumpPtrAllocator arena_;
+  IRArena arena_;
   std::vector<Block *> allBlocks_; // to run Block destructors, erased or not
 };
 
@@ -599,7 +748,7 @@ public:
   size_t numLocs() const { return locs_.size() - 1; }
 
   /// Arena for patterns and other module-lifetime data.
-  llvm::BumpPtrAllocator &arena() { return arena_; }
+  IRArena &arena() { return arena_; }
   llvm::StringRef save(llvm::StringRef s);
   /// Actors, in declaration order.
   std::vector<ActorDecl> &actors() { return actors_; }
@@ -613,7 +762,7 @@ public:
 
 private:
   TypeContext types_;
-  llvm::BumpPtrAllocator arena_;
+  IRArena arena_;
   FunctionList functions_;
   llvm::StringMap<Function *> functionsByName_;
   llvm::DenseMap<std::pair<const Type *, int64_t>, ConstInt *> ints_;

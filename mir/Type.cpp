@@ -98,7 +98,8 @@ llvm::ArrayRef<const Type *> TypeContext::copy(llvm::ArrayRef<const Type *> type
 llvm::StringRef TypeContext::save(llvm::StringRef s) {
   if (s.empty())
     return {};
-  char *mem = arena_.Allocate<char>(s.size());
+  // 4-byte aligned: IR objects refer to saved strings through CPtrs.
+  char *mem = static_cast<char *>(arena_.Allocate(s.size(), llvm::Align(4)));
   std::copy(s.begin(), s.end(), mem);
   return {mem, s.size()};
 }

@@ -5,6 +5,8 @@
 // later, so that the text parser can resolve forward references.
 #pragma once
 
+#include "mir/Cage.h"
+
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
@@ -124,7 +126,7 @@ private:
   Type *make(TypeKind kind);
   llvm::ArrayRef<const Type *> copy(llvm::ArrayRef<const Type *> types);
 
-  llvm::BumpPtrAllocator arena_;
+  IRArena arena_;
   const Type *void_, *i1_, *i8_, *i32_, *i64_, *ptr_;
   llvm::StringMap<const Type *> named_;
   std::vector<const Type *> namedOrder_;

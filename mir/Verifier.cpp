@@ -465,11 +465,6 @@ void FunctionVerifier::checkInstruction(const Instruction &i, const Block &b,
     report(i) << "instruction has no result type";
     return;
   }
-  if (!i.isTerminator() && i.numSuccessors() != 0) {
-    report(i) << "'" << i.opcodeName()
-              << "' is not a terminator but has successor edges";
-    return;
-  }
   bool ok = true;
   for (unsigned k = 0, e = i.numOperands(); k < e; ++k)
     ok &= checkOperand(i, k, b, reachable);

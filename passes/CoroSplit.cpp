@@ -221,7 +221,6 @@ void CoroSplitter::buildPoll(Function &f) {
     unsigned field = l.firstParam + a->index();
     Instruction *ld = b.load(a->type(), b.fieldAddr(frameTy, frame, field));
     ld->setName(poll.save(a->name()));
-    ld->setBinding(a->binding());
     vmap[a] = ld;
     paramField[ld] = field;
   }

@@ -1,0 +1,234 @@
+// Unit tests for the IR cage (mir/Cage.h): 32-bit references between IR
+// objects, copies of names that do not live in the IR, memory coming back when
+// functions and modules die, several threads building IR at once, and a
+// process whose address space is limited.
+#include "mir/Builder.h"
+#include "mir/Cage.h"
+#include "mir/Parser.h"
+#include "mir/Printer.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <sys/resource.h>
+#include <thread>
+#include <vector>
+
+using namespace qmir;
+
+namespace {
+
+std::unique_ptr<Module> parseText(const std::string &text) {
+  llvm::SourceMgr sm;
+  unsigned id = sm.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(text, "cage.mir"), llvm::SMLoc());
+  return parseMIR(sm, id, llvm::errs());
+}
+
+std::string print(const Module &m) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  printModule(os, m);
+  return s;
+}
+
+/// A function whose body sums its argument with a chain of `n` adds.
+Function *addChain(Module &m, const std::string &name, unsigned n) {
+  TypeContext &t = m.types();
+  Function *f = m.createFunction(name, t.function({t.i64()}, t.i64()));
+  Builder b(m);
+  b.setInsertPoint(f->createBlock("entry"));
+  Value *v = f->arg(0);
+  for (unsigned i = 0; i < n; ++i)
+    v = b.binary(Opcode::Add, v, m.constI64(i + 1));
+  b.ret(v);
+  return f;
+}
+
+size_t vmBytes() {
+  // /proc/self/statm: total program size in pages first.
+  unsigned long pages = 0;
+  if (FILE *f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%lu", &pages) != 1)
+      pages = 0;
+    std::fclose(f);
+  }
+  return pages * 4096;
+}
+
+void limitAddressSpaceTo(size_t bytes) {
+  struct rlimit lim;
+  lim.rlim_cur = lim.rlim_max = bytes;
+  setrlimit(RLIMIT_AS, &lim);
+}
+
+} // namespace
+
+TEST(Cage, ReferencesRoundTripAndNullStaysNull) {
+  Module m;
+  const Type *i64 = m.types().i64();
+  EXPECT_TRUE(cage::contains(i64));
+  CPtr<const Type> ref = i64;
+  EXPECT_EQ(ref.get(), i64);
+  EXPECT_EQ(sizeof(ref), 4u);
+  CPtr<const Type> none;
+  EXPECT_EQ(none.get(), nullptr);
+  none = nullptr;
+  EXPECT_EQ(static_cast<const Type *>(none), nullptr);
+}
+
+TEST(CageDeathTest, AReferenceToAnObjectOutsideTheIRIsAnInternalError) {
+  int onTheStack = 0;
+  EXPECT_DEATH({ CPtr<int> r = &onTheStack; (void)r; },
+               "an IR reference to 0x[0-9a-f]+, which is not an IR object");
+}
+
+TEST(Cage, NamesAndMessagesThatDoNotLiveInTheIRAreCopied) {
+  Module m;
+  Function *f = addChain(m, "f", 2);
+  Instruction &add = f->entry()->front();
+  {
+    std::string temp = "short.lived";
+    add.setName(temp);
+    temp.assign(temp.size(), 'x'); // the caller's buffer changes, then goes
+  }
+  EXPECT_EQ(add.name(), "short.lived");
+  // A literal is copied once and shared by everything named the same.
+  f->arg(0)->setName("n");
+  Function *g = addChain(m, "g", 1);
+  g->arg(0)->setName("n");
+  EXPECT_EQ(f->arg(0)->name().data(), g->arg(0)->name().data());
+  // A name saved in the function's arena is used in place.
+  llvm::StringRef saved = f->save("in.place");
+  add.setName(saved);
+  EXPECT_EQ(add.name().data(), saved.data());
+  // A string in the IR but not at a 4-byte boundary cannot be referred to
+  // by a CPtr; it is copied as well.
+  add.setName(saved.drop_front(1));
+  EXPECT_EQ(add.name(), "n.place");
+  EXPECT_NE(add.name().data(), saved.data() + 1);
+  // Blocks and panic messages go the same way.
+  f->entry()->setName(std::string("start"));
+  EXPECT_EQ(f->entry()->name(), "start");
+  Block *bad = f->createBlock("bad");
+  Builder b(m);
+  b.setInsertPoint(bad);
+  Instruction *p = b.panic("saved by the builder");
+  p->setMessage(std::string("it went wrong"));
+  EXPECT_EQ(p->message(), "it went wrong");
+}
+
+TEST(Cage, MemoryComesBackWhenBodiesAndModulesDie) {
+  size_t before = cage::bytesInUse();
+  size_t highBefore = cage::highWater();
+  {
+    Module m;
+    std::vector<Function *> fns;
+    for (unsigned i = 0; i < 50; ++i)
+      fns.push_back(addChain(m, "f" + std::to_string(i), 200));
+    size_t built = cage::bytesInUse();
+    size_t grown = cage::highWater() - highBefore;
+    EXPECT_GT(built, before + 50 * 200 * sizeof(Instruction));
+    for (Function *f : fns)
+      f->dropBody();
+    // A declaration keeps its arena's first slab (its name and arguments).
+    EXPECT_LT(cage::bytesInUse(), before + (built - before) / 4);
+    // The slabs given back are what the next bodies are built from: the
+    // cage hardly grows for them.
+    for (unsigned i = 0; i < 50; ++i)
+      addChain(m, "g" + std::to_string(i), 200);
+    EXPECT_LE(cage::highWater() - highBefore, grown + grown / 4);
+  }
+  EXPECT_EQ(cage::bytesInUse(), before);
+}
+
+TEST(Cage, ThreadsBuildAndFreeIRAtOnce) {
+  const std::string text = "fn @f(%x: i64) -> i64 {\n"
+                           "entry:\n"
+                           "  %a = add i64 %x, 1\n"
+                           "  %b = mul i64 %a, %a\n"
+                           "  ret %b\n"
+                           "}\n";
+  std::string expected = print(*parseText(text));
+  // Copies of names given as temporaries live as long as the process: make
+  // them before counting.
+  for (int k = 0; k < 7; ++k)
+    cage::intern("v" + std::to_string(k));
+  size_t before = cage::bytesInUse();
+  std::vector<std::thread> threads;
+  std::vector<int> failures(4, 0);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 1000; ++round) {
+        std::unique_ptr<Module> m = parseText(text);
+        if (!m) {
+          ++failures[t];
+          continue;
+        }
+        addChain(*m, "chain" + std::to_string(t), 100)->arg(0)->setName(
+            "v" + std::to_string(round % 7));
+        m->eraseFunction(m->function("chain" + std::to_string(t)));
+        if (print(*m) != expected)
+          ++failures[t];
+      }
+    });
+  for (std::thread &th : threads)
+    th.join();
+  EXPECT_EQ(failures, std::vector<int>(4, 0));
+  EXPECT_EQ(cage::bytesInUse(), before);
+}
+
+TEST(Cage, BlocksGrowTheirParameterListsInTheArena) {
+  Module m;
+  TypeContext &t = m.types();
+  Function *f = m.createFunction("f", t.function({}, t.voidTy()));
+  Block *entry = f->createBlock("entry");
+  Block *b = f->createBlock("b");
+  for (unsigned i = 0; i < 37; ++i)
+    b->addArg(t.i64(), "p" + std::to_string(i));
+  ASSERT_EQ(b->numArgs(), 37u);
+  b->eraseArg(0);
+  b->eraseArg(35);
+  ASSERT_EQ(b->numArgs(), 35u);
+  for (unsigned i = 0; i < 35; ++i) {
+    EXPECT_EQ(b->arg(i)->index(), i);
+    EXPECT_EQ(b->arg(i)->name(), "p" + std::to_string(i + 1));
+    EXPECT_EQ(b->args()[i], b->arg(i));
+  }
+  (void)entry;
+}
+
+// Each statement below runs in a freshly started copy of this test binary
+// (the "threadsafe" death-test style), where the cage is not reserved yet.
+TEST(CageDeathTest, ALimitedAddressSpaceGetsASmallerCage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        limitAddressSpaceTo(vmBytes() + (size_t(3) << 30));
+        Module m;
+        addChain(m, "f", 1000);
+        bool ok = cage::reserved < (size_t(16) << 30) &&
+                  cage::reserved >= (size_t(1) << 30) &&
+                  m.function("f")->instructionCount() == 1001;
+        std::fprintf(stderr, "cage of %zu MiB\n", cage::reserved >> 20);
+        std::exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "cage of [0-9]+ MiB");
+}
+
+TEST(CageDeathTest, NoAddressSpaceForTheIRIsAnOutOfMemoryError) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        limitAddressSpaceTo(vmBytes() + (size_t(64) << 20));
+        Module m;
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(70),
+      "qmir: out of IR memory: cannot reserve address space for the IR");
+}
