@@ -1,15 +1,20 @@
 #include "mir/Cage.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace qmir::cage {
 
@@ -24,9 +29,12 @@ constexpr size_t kPage = 4096;
 constexpr unsigned kMinClass = 12; // 4 KiB, IRArena's first slab
 constexpr unsigned kMaxClass = 34; // 16 GiB, the whole cage
 constexpr size_t kCommitStep = size_t(4) << 20;
-// Freed runs at least this big give their pages back to the system, so a
-// function whose body is dropped (mir-opt's streaming mode) stops counting
-// towards the process's memory; smaller ones are reused as they are.
+// The smallest cage worth having (a few hundred thousand instructions).
+constexpr size_t kMinCage = size_t(16) << 20;
+// Freed runs at least this big give their pages back to the system (only a
+// function of tens of MiB has slabs that big); smaller ones are kept and
+// reused as they are, so a dropped body's pages count towards the process
+// until the next bodies fill them.
 constexpr size_t kReleaseAtLeast = size_t(256) << 10;
 
 struct State {
@@ -50,11 +58,32 @@ State &state() {
   std::_Exit(70);
 }
 
+/// Address space the process may still map: unlimited unless RLIMIT_AS
+/// (ulimit -v) is set, then the limit minus what is mapped already.
+size_t addressSpaceLeft() {
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_AS, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY)
+    return SIZE_MAX;
+  unsigned long pages = 0;
+  if (FILE *f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%lu", &pages) != 1)
+      pages = 0;
+    std::fclose(f);
+  }
+  size_t mapped = pages * size_t(sysconf(_SC_PAGESIZE));
+  return lim.rlim_cur > mapped ? lim.rlim_cur - mapped : 0;
+}
+
 void reserve() {
-  // The whole reach of a 32-bit offset first; a system that limits address
-  // space (ulimit -v) gets a smaller cage rather than no IR at all.
-  for (size_t size = size_t(1) << kMaxClass; size >= (size_t(256) << 20);
-       size >>= 1) {
+  // The whole reach of a 32-bit offset if the address space is unlimited.
+  // Under a limit, half of what is left: the other half stays for malloc
+  // (the IR's side tables, the passes, LLVM), which needs room as much as
+  // the IR does.
+  size_t want = size_t(1) << kMaxClass;
+  size_t left = addressSpaceLeft();
+  if (left != SIZE_MAX)
+    want = std::min(want, llvm::alignDown(left / 2, size_t(1) << 20));
+  for (size_t size = want; size >= kMinCage; size = llvm::alignDown(size / 2, kPage)) {
     void *p = mmap(nullptr, size, PROT_NONE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p != MAP_FAILED) {
@@ -97,8 +126,16 @@ void *allocate(size_t size) {
     // Runs are aligned to their size, so a run never straddles a commit step
     // in a way that matters and addresses stay page-aligned.
     off = llvm::alignTo(s.frontier, bytes < kCommitStep ? bytes : kPage);
-    if (off + bytes > reserved)
-      fail("the IR cage is full");
+    if (off + bytes > reserved) {
+      char what[160];
+      std::snprintf(what, sizeof what,
+                    "the IR cage (%zu MiB) is full%s", reserved >> 20,
+                    reserved < (size_t(1) << kMaxClass)
+                        ? "; it is half the address space that was left "
+                          "(ulimit -v)"
+                        : "");
+      fail(what);
+    }
     s.frontier = off + bytes;
     if (s.frontier > s.committed) {
       size_t end = llvm::alignTo(s.frontier, kCommitStep);
@@ -154,6 +191,26 @@ llvm::StringRef intern(llvm::StringRef str) {
     it->second = llvm::StringRef(mem, str.size());
   }
   return it->second;
+}
+
+namespace {
+const char *oomTool = "qmir";
+
+[[noreturn]] void outOfMemory() {
+  // No allocation from here on: write(2) the message as it is.
+  const char msg[] = ": out of memory\n";
+  ssize_t ignored = write(2, oomTool, std::strlen(oomTool));
+  ignored = write(2, msg, sizeof(msg) - 1);
+  (void)ignored;
+  std::_Exit(70);
+}
+} // namespace
+
+void installOutOfMemoryHandlers(const char *tool) {
+  oomTool = tool;
+  std::set_new_handler([] { outOfMemory(); });
+  llvm::install_bad_alloc_error_handler(
+      [](void *, const char *, bool) { outOfMemory(); });
 }
 
 void outsideCage(const void *p) {

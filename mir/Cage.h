@@ -8,8 +8,8 @@
 // of an instruction's bytes. V8 and the JVM compress pointers the same way: a
 // CPtr<T> stores (address - base) / 4, and reading it adds the base back, so
 // the IR keeps its pointer API (`Value *`, `Instruction *`) and passes do not
-// change. The range is reserved once per process (16 GiB, or less if the
-// system refuses) and committed as it fills; its slabs are recycled when a
+// change. The range is reserved once per process (16 GiB; under a ulimit -v,
+// half the address space left, at least 16 MiB) and committed as it fills; its slabs are recycled when a
 // function's body or a module dies. Running out of it is reported like running
 // out of memory, never as a crash.
 #pragma once
@@ -52,6 +52,11 @@ inline bool contains(const void *p) {
 llvm::StringRef intern(llvm::StringRef s);
 
 [[noreturn]] void outsideCage(const void *p);
+
+/// For tools: running out of memory anywhere (malloc through LLVM, operator
+/// new, the cage) prints "<tool>: out of memory" and exits with status 70,
+/// instead of LLVM's abort and stack dump.
+void installOutOfMemoryHandlers(const char *tool);
 
 inline uint32_t compress(const void *p) {
   if (!p)

@@ -137,7 +137,14 @@ void Value::setBinding(BindingId b) {
         "source binding");
 }
 
+void Instruction::misuse(const char *setter) const {
+  llvm::report_fatal_error(llvm::Twine(setter) + " on '" + opcodeName() +
+                           "', which keeps something else in that field");
+}
+
 void Instruction::setMessage(llvm::StringRef msg) {
+  if (hasEdges())
+    misuse("setMessage");
   msg = cageString(msg);
   auxRef_ = cage::compress(msg.data());
   aux_ = static_cast<uint32_t>(msg.size());
@@ -474,10 +481,14 @@ Instruction *Function::createInst(Opcode op, const Type *resultTy,
   return inst;
 }
 
-void Function::dropBody() {
+void Function::dropAllReferences() {
   for (Block &b : blocks_)
     for (Instruction &i : b.insts())
       i.dropAllReferences();
+}
+
+void Function::dropBody() {
+  dropAllReferences();
   blocks_.clear();
   for (Block *b : allBlocks_)
     b->~Block();
@@ -557,6 +568,9 @@ Function *Module::getOrDeclareFunction(llvm::StringRef name, const Type *fnTy) {
 void Module::eraseFunction(Function *f) {
   functionsByName_.erase(f->name());
   functions_.remove(*f);
+  // Its instructions' operands sit in the use lists of the module's
+  // constants; unlink them before the arena holding them is recycled.
+  f->dropAllReferences();
   f->~Function(); // its memory stays in the module's arena
 }
 

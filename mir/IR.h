@@ -158,8 +158,10 @@ public:
   /// The value's name as written in the text, without '%' (may be empty).
   /// Names are cosmetic; identity is the object.
   llvm::StringRef name() const { return {nameData_.get(), nameLen_}; }
-  /// Names saved in the function (Function::save) are used in place; others
-  /// (literals, temporaries) are copied once into the cage.
+  /// A name saved in the IR (Function::save, Module::save) is used in place,
+  /// so it must live as long as this value: save it in this value's function
+  /// or the module. Others (literals, temporaries) are copied once into the
+  /// cage and kept for the life of the process.
   void setName(llvm::StringRef n);
 
   /// Source binding this value carries as debug information (0: none). Set on
@@ -328,12 +330,12 @@ struct Successor {
 /// sentinel, which is not an instruction).
 class InstNode {
   friend class InstList;
-  template <typename> friend class InstIterator;
+  template <typename, bool> friend class InstIterator;
   CPtr<InstNode> prev_;
   CPtr<InstNode> next_;
 };
 
-template <typename InstT> class InstIterator;
+template <typename InstT, bool Reverse = false> class InstIterator;
 
 class Instruction final : public Value, public InstNode {
 public:
@@ -357,7 +359,7 @@ public:
   /// struct.extract / struct.insert / struct.addr: field index.
   /// enum.make: variant index. enum.payload: field index (see variantIndex()).
   unsigned fieldIndex() const { return small_; }
-  unsigned variantIndex() const { return aux_; }
+  unsigned variantIndex() const { return carriesBinding() ? 0 : aux_; }
   /// alloca, new: the allocated type. struct.*, enum.*: the aggregate type.
   const Type *auxType() const {
     return static_cast<const Type *>(cage::decompress(auxRef_));
@@ -385,9 +387,29 @@ public:
 
   void setPredicate(ICmpPred p) { small_ = static_cast<uint16_t>(p); }
   void setFieldIndex(unsigned i) { small_ = static_cast<uint16_t>(i); }
-  void setVariantIndex(unsigned v) { aux_ = v; }
-  void setAuxType(const Type *t) { auxRef_ = cage::compress(t); }
-  void setCallee(Function *f) { auxRef_ = cage::compress(f); }
+  // The auxiliary words are shared between opcodes (see aux_ and auxRef_):
+  // setting one on an opcode that keeps something else there is a fatal
+  // error rather than a silent overwrite. (A variant index of 0 on alloca or
+  // dbg, like a binding of 0 elsewhere, is what they have anyway: generic
+  // cloning code copies both.)
+  void setVariantIndex(unsigned v) {
+    if (carriesBinding()) {
+      if (v != 0)
+        misuse("setVariantIndex");
+      return;
+    }
+    aux_ = v;
+  }
+  void setAuxType(const Type *t) {
+    if (hasEdges())
+      misuse("setAuxType");
+    auxRef_ = cage::compress(t);
+  }
+  void setCallee(Function *f) {
+    if (hasEdges())
+      misuse("setCallee");
+    auxRef_ = cage::compress(f);
+  }
   /// panic: a message saved in the function (Function::save) is used in
   /// place; any other is copied once into the cage.
   void setMessage(llvm::StringRef msg);
@@ -443,6 +465,7 @@ private:
       : Value(ValueKind::Instruction, t, id) {
     opcode_ = static_cast<uint8_t>(op);
   }
+  [[noreturn]] void misuse(const char *setter) const;
   /// The opcodes whose auxRef_ is the successor array.
   bool hasEdges() const {
     Opcode op = opcode();
@@ -468,8 +491,11 @@ private:
   uint32_t auxRef_ = 0;
 };
 
-/// A position in a block's instruction list.
-template <typename InstT> class InstIterator {
+/// A position in a block's instruction list. A reverse iterator points at
+/// the instruction it yields (unlike std::reverse_iterator), so erasing the
+/// current instruction while walking backwards with make_early_inc_range is
+/// safe, as it is forwards.
+template <typename InstT, bool Reverse> class InstIterator {
 public:
   using iterator_category = std::bidirectional_iterator_tag;
   using value_type = Instruction;
@@ -480,12 +506,18 @@ public:
   explicit InstIterator(const InstNode *n) : n_(const_cast<InstNode *>(n)) {}
   template <typename O, typename = std::enable_if_t<std::is_const_v<InstT> ||
                                                     !std::is_const_v<O>>>
-  InstIterator(const InstIterator<O> &o) : n_(o.node()) {}
+  InstIterator(const InstIterator<O, Reverse> &o) : n_(o.node()) {}
   InstT &operator*() const { return *static_cast<InstT *>(n_); }
   InstT *operator->() const { return static_cast<InstT *>(n_); }
-  InstIterator &operator++() { n_ = n_->next_; return *this; }
+  InstIterator &operator++() {
+    n_ = Reverse ? n_->prev_.get() : n_->next_.get();
+    return *this;
+  }
   InstIterator operator++(int) { auto t = *this; ++*this; return t; }
-  InstIterator &operator--() { n_ = n_->prev_; return *this; }
+  InstIterator &operator--() {
+    n_ = Reverse ? n_->next_.get() : n_->prev_.get();
+    return *this;
+  }
   InstIterator operator--(int) { auto t = *this; --*this; return t; }
   bool operator==(const InstIterator &o) const { return n_ == o.n_; }
   bool operator!=(const InstIterator &o) const { return n_ != o.n_; }
@@ -523,8 +555,8 @@ class InstList {
 public:
   using iterator = InstIterator<Instruction>;
   using const_iterator = InstIterator<const Instruction>;
-  using reverse_iterator = std::reverse_iterator<iterator>;
-  using const_reverse_iterator = std::reverse_iterator<const_iterator>;
+  using reverse_iterator = InstIterator<Instruction, true>;
+  using const_reverse_iterator = InstIterator<const Instruction, true>;
 
   InstList() { sentinel_.prev_ = sentinel_.next_ = &sentinel_; }
   InstList(const InstList &) = delete;
@@ -534,10 +566,14 @@ public:
   iterator end() { return iterator(&sentinel_); }
   const_iterator begin() const { return const_iterator(sentinel_.next_); }
   const_iterator end() const { return const_iterator(&sentinel_); }
-  reverse_iterator rbegin() { return reverse_iterator(end()); }
-  reverse_iterator rend() { return reverse_iterator(begin()); }
-  const_reverse_iterator rbegin() const { return const_reverse_iterator(end()); }
-  const_reverse_iterator rend() const { return const_reverse_iterator(begin()); }
+  reverse_iterator rbegin() { return reverse_iterator(sentinel_.prev_); }
+  reverse_iterator rend() { return reverse_iterator(&sentinel_); }
+  const_reverse_iterator rbegin() const {
+    return const_reverse_iterator(sentinel_.prev_);
+  }
+  const_reverse_iterator rend() const {
+    return const_reverse_iterator(&sentinel_);
+  }
 
   bool empty() const { return sentinel_.next_.get() == &sentinel_; }
   /// O(n), like simple_ilist.
@@ -673,6 +709,9 @@ private:
   friend class Block;
   friend class Instruction;
   Function(Module *m, llvm::StringRef name, const Type *fnTy);
+  /// Unlinks the operands of every instruction in the body from the use
+  /// lists they are in (constants are shared by the whole module).
+  void dropAllReferences();
   ~Function();
   uint32_t takeValueId() { return nextValueId_++; }
 
@@ -722,7 +761,8 @@ public:
   /// The function named `name`, or a new declaration of type `fnTy` if there
   /// is none: how lowerings and passes reach runtime functions.
   Function *getOrDeclareFunction(llvm::StringRef name, const Type *fnTy);
-  /// Removes a function that nothing calls any more.
+  /// Removes a function that nothing calls any more (with its body, if it
+  /// has one).
   void eraseFunction(Function *f);
 
   // Constants, uniqued per module.

@@ -2,7 +2,12 @@
 // replace-all-uses, edge arguments, erasure and predecessors.
 #include "mir/Builder.h"
 
+#include "llvm/ADT/STLExtras.h"
+
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
 
 using namespace qmir;
 
@@ -248,4 +253,31 @@ TEST(Locations, RepeatsShareAnId) {
   EXPECT_NE(l1, l3);
   EXPECT_EQ(m.loc(l3).col, 6u);
   EXPECT_EQ(m.loc(m.addLoc({file, 3, 5})), (SourceLoc{file, 3, 5}));
+}
+
+// A reverse iterator over a block points at the instruction it yields, so
+// erasing it while walking backwards (as passes do forwards) is safe.
+TEST(InstList, ErasingWhileWalkingBackwards) {
+  Module m;
+  TypeContext &t = m.types();
+  Function *f = m.createFunction("f", t.function({t.i64()}, t.i64()));
+  Builder b(m);
+  b.setInsertPoint(f->createBlock("entry"));
+  Value *x = f->arg(0);
+  for (int i = 0; i < 6; ++i)
+    b.binary(Opcode::Add, x, m.constI64(i)); // all unused
+  b.ret(x);
+  std::vector<unsigned> seen;
+  for (Instruction &i : llvm::make_early_inc_range(llvm::reverse(f->entry()->insts()))) {
+    seen.push_back(i.id());
+    if (!i.isTerminator())
+      i.eraseFromParent();
+  }
+  EXPECT_EQ(seen.size(), 7u);
+  EXPECT_TRUE(std::is_sorted(seen.rbegin(), seen.rend()));
+  ASSERT_EQ(f->entry()->insts().size(), 1u);
+  EXPECT_TRUE(f->entry()->front().isTerminator());
+  const Block &cb = *f->entry();
+  EXPECT_EQ(&*cb.insts().rbegin(), &cb.insts().back());
+  EXPECT_EQ(std::next(cb.insts().rbegin()), cb.insts().rend());
 }

@@ -11,6 +11,7 @@
 // cost (--time-passes, --stats), which application broke a program
 // (--bisect-limit, driven by tools/bisect-passes), and a reproducer when a
 // pass crashes or breaks the IR.
+#include "mir/Cage.h"
 #include "mir/Interpreter.h"
 #include "mir/Parser.h"
 #include "mir/Printer.h"
@@ -391,6 +392,7 @@ bool isGlobText(StringRef s) { return s.find_first_of("*?[{\\") != StringRef::np
 
 int main(int argc, char **argv) {
   InitLLVM initLLVM(argc, argv);
+  qmir::cage::installOutOfMemoryHandlers("mir-opt");
   registerAllPasses();
   // LLVM itself defines --time-passes and --stats (for its own pass managers
   // and statistics), so defining them again would abort at startup. mir-opt

@@ -15,6 +15,7 @@
 #include "frontend/Pipeline.h"
 #include "frontend/Sema.h"
 #include "lowering/Lower.h"
+#include "mir/Cage.h"
 #include "mir/Interpreter.h"
 #include "mir/Printer.h"
 #include "mir/Verifier.h"
@@ -77,6 +78,7 @@ static cl::opt<std::string> Output("o", cl::desc("Output file"), cl::value_desc(
                                    cl::cat(QzcCat));
 
 int main(int argc, char **argv) {
+  qmir::cage::installOutOfMemoryHandlers("qzc");
   qmir::registerInterpBackend();
   qmir::registerLLVMBackend();
   cl::HideUnrelatedOptions(QzcCat);
