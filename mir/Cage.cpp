@@ -1,6 +1,7 @@
 #include "mir/Cage.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Compiler.h" // __asan_(un)poison_memory_region
 #include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -122,6 +123,7 @@ void *allocate(size_t size) {
   if (uint32_t head = s.freeHead[c]) {
     off = size_t(head) << 2;
     s.freeHead[c] = nextFree(off);
+    __asan_unpoison_memory_region(at(off), bytes);
   } else {
     // Runs are aligned to their size, so a run never straddles a commit step
     // in a way that matters and addresses stay page-aligned.
@@ -160,6 +162,11 @@ void deallocate(const void *p, size_t size) {
   size_t off = reinterpret_cast<uintptr_t>(p) - base;
   if (bytes >= kReleaseAtLeast)
     madvise(at(off), bytes, MADV_DONTNEED);
+  // Under AddressSanitizer, IR used after its function or module died is
+  // reported (as it was when slabs went back to malloc); the first 8 bytes
+  // hold the free list's link (LLVM's allocator may have poisoned them).
+  __asan_poison_memory_region(at(off) + 8, bytes - 8);
+  __asan_unpoison_memory_region(at(off), 8);
   std::lock_guard<std::mutex> lock(s.mu);
   nextFree(off) = s.freeHead[c];
   s.freeHead[c] = static_cast<uint32_t>(off >> 2);

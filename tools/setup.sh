@@ -29,10 +29,11 @@ log() { printf '\n==> %s\n' "$*"; }
 # llvm-19 is in bookworm's main archive (19.1.7 since Debian 12.10), so the
 # default apt sources suffice. llvm-19-tools carries lit and FileCheck.
 # gdb runs the -g debug-info test; chromium loads mir-opt's --dump-html page
-# headless; graphviz renders --dump-dot graphs.
+# headless; graphviz renders --dump-dot graphs; libclang-rt-19-dev is clang's
+# AddressSanitizer runtime (the clang build links tests/asan with it).
 packages=(cmake ninja-build g++ ccache python3 llvm-19-dev llvm-19-tools
-          clang-19 librange-v3-dev libgtest-dev libgmock-dev libbenchmark-dev
-          gdb chromium graphviz)
+          clang-19 libclang-rt-19-dev librange-v3-dev libgtest-dev libgmock-dev
+          libbenchmark-dev gdb chromium graphviz)
 
 install_packages() {
   local missing=() p
