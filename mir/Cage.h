@@ -17,6 +17,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Allocator.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -42,8 +43,7 @@ size_t highWater();
 
 /// True if `p` points into the cage.
 inline bool contains(const void *p) {
-  return reinterpret_cast<uintptr_t>(p) - base <
-         reserved;
+  return reinterpret_cast<uintptr_t>(p) - base < reserved;
 }
 
 /// A copy of `s` inside the cage, shared by equal strings and kept for the
@@ -92,6 +92,18 @@ public:
 /// functions' last slabs, but they made verify 30% slower: a function's
 /// objects end up spread over slabs recycled in reverse order.)
 using IRArena = llvm::BumpPtrAllocatorImpl<cage::SlabAllocator, 4096>;
+
+namespace cage {
+/// A copy of `s` in `arena`, 4-byte aligned so that a CPtr can refer to it
+/// (Function::save, TypeContext::save).
+inline llvm::StringRef save(IRArena &arena, llvm::StringRef s) {
+  if (s.empty())
+    return {};
+  char *mem = static_cast<char *>(arena.Allocate(s.size(), llvm::Align(4)));
+  std::copy(s.begin(), s.end(), mem);
+  return {mem, s.size()};
+}
+} // namespace cage
 
 /// A 32-bit reference to an IR object in the cage. It converts to and from
 /// `T *`, so fields of this type read like pointers.

@@ -102,17 +102,17 @@ static llvm::StringRef cageString(llvm::StringRef s) {
   return cage::intern(s);
 }
 
-void Value::setName(llvm::StringRef n) {
+/// Values and blocks keep a name as a reference and a length.
+static void storeName(llvm::StringRef n, CPtr<const char> &data,
+                      uint32_t &len) {
   n = cageString(n);
-  nameData_ = n.data();
-  nameLen_ = static_cast<uint32_t>(n.size());
+  data = n.data();
+  len = static_cast<uint32_t>(n.size());
 }
 
-void Block::setName(llvm::StringRef n) {
-  n = cageString(n);
-  nameData_ = n.data();
-  nameLen_ = static_cast<uint32_t>(n.size());
-}
+void Value::setName(llvm::StringRef n) { storeName(n, nameData_, nameLen_); }
+
+void Block::setName(llvm::StringRef n) { storeName(n, nameData_, nameLen_); }
 
 void Value::setBinding(BindingId b) {
   switch (vkind_) {
@@ -220,7 +220,9 @@ Function *Instruction::function() const {
 }
 
 unsigned Instruction::numMainOperands() const {
-  return numSuccessors() ? succs()[0].firstArg : numOps_;
+  // A successor array, when there is one, has at least one edge.
+  Successor *s = succs();
+  return s ? s[0].firstArg : numOps_;
 }
 
 llvm::SmallVector<Value *, 4> Instruction::successorArgs(unsigned i) const {
@@ -425,12 +427,7 @@ Function::~Function() {
 }
 
 llvm::StringRef Function::save(llvm::StringRef s) {
-  if (s.empty())
-    return {};
-  // 4-byte aligned: IR objects refer to saved strings through CPtrs.
-  char *mem = static_cast<char *>(arena_.Allocate(s.size(), llvm::Align(4)));
-  std::copy(s.begin(), s.end(), mem);
-  return {mem, s.size()};
+  return cage::save(arena_, s);
 }
 
 Block *Function::createBlock(llvm::StringRef name, Block *before) {

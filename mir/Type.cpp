@@ -96,12 +96,7 @@ llvm::ArrayRef<const Type *> TypeContext::copy(llvm::ArrayRef<const Type *> type
 }
 
 llvm::StringRef TypeContext::save(llvm::StringRef s) {
-  if (s.empty())
-    return {};
-  // 4-byte aligned: IR objects refer to saved strings through CPtrs.
-  char *mem = static_cast<char *>(arena_.Allocate(s.size(), llvm::Align(4)));
-  std::copy(s.begin(), s.end(), mem);
-  return {mem, s.size()};
+  return cage::save(arena_, s);
 }
 
 const Type *TypeContext::literalStruct(llvm::ArrayRef<const Type *> fields) {
