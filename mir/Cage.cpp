@@ -191,11 +191,10 @@ llvm::StringRef intern(llvm::StringRef str) {
   }
   auto [it, added] = s.interned->try_emplace(str);
   if (added) {
-    // 4-byte aligned, like every target of a CPtr.
-    char *mem = static_cast<char *>(
-        s.internArena->Allocate(str.size() ? str.size() : 1, llvm::Align(4)));
-    std::memcpy(mem, str.data(), str.size());
-    it->second = llvm::StringRef(mem, str.size());
+    // A record (Cage.h), 4-byte aligned like every target of a CPtr.
+    char *mem = static_cast<char *>(s.internArena->Allocate(
+        recordHeaderSize(str.size()) + str.size(), llvm::Align(4)));
+    it->second = writeRecord(mem, str);
   }
   return it->second;
 }

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace qmir {
 namespace cage {
@@ -46,10 +47,41 @@ inline bool contains(const void *p) {
   return reinterpret_cast<uintptr_t>(p) - base < reserved;
 }
 
-/// A copy of `s` inside the cage, shared by equal strings and kept for the
-/// life of the process: for names and messages given as literals or
-/// temporaries (names saved in a function's arena are used in place).
+/// A copy of `s` inside the cage, as a string record (below), shared by
+/// equal strings and kept for the life of the process: for names and
+/// messages given as literals or temporaries (names saved in a function's
+/// arena are used in place).
 llvm::StringRef intern(llvm::StringRef s);
+
+/// Strings that IR objects refer to (value, block and function names, panic
+/// messages, string constants) are kept as *records*: at a 4-byte boundary,
+/// a length byte (255: a 4-byte length follows) and then the characters. So
+/// one CPtr to the record is the whole reference, where a pointer and a
+/// length took two words in every value and block.
+inline llvm::StringRef recordText(const char *rec) {
+  if (!rec)
+    return {};
+  auto n = static_cast<uint8_t>(rec[0]);
+  if (n != 255)
+    return {rec + 1, n};
+  uint32_t len;
+  std::memcpy(&len, rec + 1, sizeof len);
+  return {rec + 5, len};
+}
+inline size_t recordHeaderSize(size_t len) { return len < 255 ? 1 : 5; }
+/// Writes the record of `s` at `mem` (recordHeaderSize + size bytes).
+inline llvm::StringRef writeRecord(char *mem, llvm::StringRef s) {
+  if (s.size() < 255) {
+    mem[0] = static_cast<char>(s.size());
+  } else {
+    auto len = static_cast<uint32_t>(s.size());
+    mem[0] = static_cast<char>(255);
+    std::memcpy(mem + 1, &len, sizeof len);
+  }
+  char *text = mem + recordHeaderSize(s.size());
+  std::copy(s.begin(), s.end(), text);
+  return {text, s.size()};
+}
 
 [[noreturn]] void outsideCage(const void *p);
 
@@ -94,14 +126,40 @@ public:
 using IRArena = llvm::BumpPtrAllocatorImpl<cage::SlabAllocator, 4096>;
 
 namespace cage {
-/// A copy of `s` in `arena`, 4-byte aligned so that a CPtr can refer to it
-/// (Function::save, TypeContext::save).
+/// A copy of `s` in `arena`, as a string record, so that an IR object can
+/// refer to it with one CPtr (Function::save, TypeContext::save).
 inline llvm::StringRef save(IRArena &arena, llvm::StringRef s) {
   if (s.empty())
     return {};
-  char *mem = static_cast<char *>(arena.Allocate(s.size(), llvm::Align(4)));
-  std::copy(s.begin(), s.end(), mem);
-  return {mem, s.size()};
+  char *mem = static_cast<char *>(
+      arena.Allocate(recordHeaderSize(s.size()) + s.size(), llvm::Align(4)));
+  return writeRecord(mem, s);
+}
+/// The record whose text `s` is (so `s` can be referred to in place), or
+/// nullptr if `s` is some other string.
+inline const char *recordOf(llvm::StringRef s) {
+  if (s.empty())
+    return nullptr;
+  // Only look at the header when it would sit on the text's own page: the
+  // page before may be unmapped, or poisoned for AddressSanitizer.
+  size_t header = recordHeaderSize(s.size());
+  auto addr = reinterpret_cast<uintptr_t>(s.data());
+  if ((addr & 4095) < header)
+    return nullptr;
+  const char *rec = s.data() - header;
+  if (!contains(rec) || (reinterpret_cast<uintptr_t>(rec) & 3) ||
+      recordText(rec).size() != s.size())
+    return nullptr;
+  return rec;
+}
+/// A record holding `s`: `s`'s own if it has one, else an interned copy.
+inline const char *record(llvm::StringRef s) {
+  if (s.empty())
+    return nullptr;
+  if (const char *rec = recordOf(s))
+    return rec;
+  llvm::StringRef copy = intern(s);
+  return copy.data() - recordHeaderSize(copy.size());
 }
 } // namespace cage
 

@@ -11,9 +11,25 @@ using namespace qmir;
 // IR memory per instruction is a benchmarked target (bench/RESULTS.md, "IR
 // memory"): these keep the two objects every instruction pays for from
 // growing unnoticed.
-static_assert(sizeof(Instruction) <= 56, "Instruction grew");
-static_assert(sizeof(Block) <= 56, "Block grew");
+static_assert(sizeof(Instruction) <= 40, "Instruction grew");
+static_assert(sizeof(Block) <= 48, "Block grew");
 static_assert(sizeof(Use) <= 16, "Use grew");
+static_assert(sizeof(Successor) <= 24, "Successor grew");
+static_assert(sizeof(Argument) <= 32 && sizeof(BlockArg) <= 32,
+              "Argument or BlockArg grew");
+// The operands sit right before an instruction, and its auxiliary words
+// right after it: all three must share one alignment.
+static_assert(alignof(Instruction) == alignof(Use) &&
+                  sizeof(Instruction) % alignof(Use) == 0,
+              "instruction layout");
+// Instruction::hasEdges is a range check.
+static_assert(static_cast<unsigned>(Opcode::Match) ==
+                  static_cast<unsigned>(Opcode::Br) + 3,
+              "the opcodes with edges are Br .. Match");
+static_assert(static_cast<unsigned>(Opcode::Trunc) ==
+                  static_cast<unsigned>(Opcode::Add) + 17 &&
+                  static_cast<unsigned>(Opcode::Add) == 0,
+              "hasAuxWords: Add .. Trunc come first");
 
 //===----------------------------------------------------------------------===//
 // Opcodes
@@ -88,31 +104,14 @@ void Use::set(Value *v) {
 }
 
 unsigned Use::operandNo() const {
-  return static_cast<unsigned>(this - user_->ops_.get());
+  return static_cast<unsigned>(this - user_->operandBase());
 }
 
-/// `s` itself if an IR object may refer to it (it is in the cage and 4-byte
-/// aligned, as Function::save and Module::save leave it), else a copy that is.
-static llvm::StringRef cageString(llvm::StringRef s) {
-  if (s.empty())
-    return {};
-  if (cage::contains(s.data()) &&
-      (reinterpret_cast<uintptr_t>(s.data()) & 3) == 0)
-    return s;
-  return cage::intern(s);
-}
+// A name saved in the IR is a string record (Cage.h) and is referred to in
+// place; any other is copied once.
+void Value::setName(llvm::StringRef n) { name_ = cage::record(n); }
 
-/// Values and blocks keep a name as a reference and a length.
-static void storeName(llvm::StringRef n, CPtr<const char> &data,
-                      uint32_t &len) {
-  n = cageString(n);
-  data = n.data();
-  len = static_cast<uint32_t>(n.size());
-}
-
-void Value::setName(llvm::StringRef n) { storeName(n, nameData_, nameLen_); }
-
-void Block::setName(llvm::StringRef n) { storeName(n, nameData_, nameLen_); }
+void Block::setName(llvm::StringRef n) { name_ = cage::record(n); }
 
 void Value::setBinding(BindingId b) {
   switch (vkind_) {
@@ -124,7 +123,7 @@ void Value::setBinding(BindingId b) {
     return;
   case ValueKind::Instruction:
     if (auto *i = static_cast<Instruction *>(this); i->carriesBinding()) {
-      i->aux_ = b;
+      i->trailing()[0] = b;
       return;
     }
     break;
@@ -143,11 +142,9 @@ void Instruction::misuse(const char *setter) const {
 }
 
 void Instruction::setMessage(llvm::StringRef msg) {
-  if (hasEdges())
+  if (opcode() != Opcode::Panic)
     misuse("setMessage");
-  msg = cageString(msg);
-  auxRef_ = cage::compress(msg.data());
-  aux_ = static_cast<uint32_t>(msg.size());
+  trailing()[1] = cage::compress(cage::record(msg));
 }
 
 unsigned Value::numUses() const {
@@ -220,9 +217,8 @@ Function *Instruction::function() const {
 }
 
 unsigned Instruction::numMainOperands() const {
-  // A successor array, when there is one, has at least one edge.
   Successor *s = succs();
-  return s ? s[0].firstArg : numOps_;
+  return s && numSuccessors() ? s[0].firstArg : numOps_;
 }
 
 llvm::SmallVector<Value *, 4> Instruction::successorArgs(unsigned i) const {
@@ -254,13 +250,14 @@ void Instruction::setSuccessorArgs(unsigned which, llvm::ArrayRef<Value *> args)
   dropAllReferences();
   Function *f = function();
   assert(f && "setSuccessorArgs on an instruction that is not in a block");
-  Use *mem = f->arena().Allocate<Use>(vals.size());
+  // A new edge array with the operands after it; the old one stays in the
+  // arena until the function dies.
+  Use *uses = f->allocateEdges(this, numSuccessors(), vals.size());
   for (unsigned k = 0; k < vals.size(); ++k) {
-    new (&mem[k]) Use();
-    mem[k].user_ = this;
-    mem[k].addToList(vals[k]);
+    new (&uses[k]) Use();
+    uses[k].user_ = this;
+    uses[k].addToList(vals[k]);
   }
-  ops_ = mem;
   numOps_ = vals.size();
 }
 
@@ -296,7 +293,7 @@ bool Instruction::mayWriteMemory() const {
 }
 
 void Instruction::dropAllReferences() {
-  Use *ops = ops_;
+  Use *ops = operandBase();
   for (unsigned i = 0; i < numOps_; ++i)
     ops[i].removeFromList();
 }
@@ -345,7 +342,7 @@ BlockArg *Block::addArg(const Type *t, llvm::StringRef name) {
   if (numArgs_ == argCapacity_) {
     unsigned cap = argCapacity_ ? 2 * argCapacity_ : 2;
     auto **mem = f->arena_.Allocate<BlockArg *>(cap);
-    std::copy(args_, args_ + numArgs_, mem);
+    std::copy(args_.get(), args_.get() + numArgs_, mem);
     args_ = mem; // the old array stays in the arena until the function dies
     argCapacity_ = cap;
   }
@@ -355,7 +352,8 @@ BlockArg *Block::addArg(const Type *t, llvm::StringRef name) {
 
 void Block::eraseArg(unsigned i) {
   assert(!args_[i]->hasUses() && "erasing a block argument that has uses");
-  std::copy(args_ + i + 1, args_ + numArgs_, args_ + i);
+  BlockArg **args = args_;
+  std::copy(args + i + 1, args + numArgs_, args + i);
   --numArgs_;
   for (unsigned k = i; k < numArgs_; ++k)
     args_[k]->index_ = k;
@@ -442,39 +440,58 @@ Block *Function::createBlock(llvm::StringRef name, Block *before) {
   return b;
 }
 
+Use *Function::allocateEdges(Instruction *inst, unsigned numSuccessors,
+                             size_t numOperands) {
+  // [count: 8 bytes][Successor x count][Use x numOperands]. An existing
+  // array's successors are carried over.
+  Successor *old = inst->succs();
+  auto *mem = static_cast<char *>(
+      arena_.Allocate(sizeof(uint64_t) + numSuccessors * sizeof(Successor) +
+                          numOperands * sizeof(Use),
+                      llvm::Align(alignof(Successor))));
+  *reinterpret_cast<uint64_t *>(mem) = numSuccessors;
+  auto *s = reinterpret_cast<Successor *>(mem + sizeof(uint64_t));
+  for (unsigned k = 0; k < numSuccessors; ++k) {
+    new (&s[k]) Successor();
+    if (old)
+      s[k] = old[k];
+    else
+      s[k].firstArg = static_cast<uint32_t>(numOperands);
+  }
+  inst->trailing()[1] = cage::compress(s);
+  return reinterpret_cast<Use *>(s + numSuccessors);
+}
+
 Instruction *Function::createInst(Opcode op, const Type *resultTy,
                                   llvm::ArrayRef<Value *> operands,
                                   unsigned numSuccessors) {
-  auto *inst = new (arena_.Allocate<Instruction>())
+  // Only these opcodes keep a successor array (in the auxiliary word that
+  // holds the callee, the type or the message of the others), so an edge on
+  // any other opcode cannot be represented: refuse it where it is made.
+  bool edges = Instruction::hasEdges(op);
+  if (numSuccessors && !edges)
+    llvm::report_fatal_error(llvm::Twine("createInst: '") + opcodeName(op) +
+                             "' cannot have successor edges");
+  // [operands][instruction][auxiliary words], each part only if the opcode
+  // has it (an opcode with edges keeps its operands with the edges).
+  bool aux = Instruction::hasAuxWords(op);
+  size_t inlineUses = edges ? 0 : operands.size();
+  auto *mem = static_cast<char *>(arena_.Allocate(
+      inlineUses * sizeof(Use) + sizeof(Instruction) +
+          (aux ? 2 * sizeof(uint32_t) : 0),
+      llvm::Align(alignof(Instruction))));
+  auto *inst = new (mem + inlineUses * sizeof(Use))
       Instruction(op, resultTy, takeValueId());
-  if (!operands.empty()) {
-    Use *mem = arena_.Allocate<Use>(operands.size());
-    for (unsigned k = 0; k < operands.size(); ++k) {
-      new (&mem[k]) Use();
-      mem[k].user_ = inst;
-      mem[k].addToList(operands[k]);
-    }
-    inst->ops_ = mem;
-    inst->numOps_ = operands.size();
+  if (aux)
+    inst->trailing()[0] = inst->trailing()[1] = 0;
+  Use *uses = edges ? allocateEdges(inst, numSuccessors, operands.size())
+                    : reinterpret_cast<Use *>(mem);
+  for (unsigned k = 0; k < operands.size(); ++k) {
+    new (&uses[k]) Use();
+    uses[k].user_ = inst;
+    uses[k].addToList(operands[k]);
   }
-  if (numSuccessors) {
-    // Only these opcodes keep a successor array (it shares its field with
-    // the callee, the type or the message of the others), so an edge on any
-    // other opcode cannot be represented: refuse it where it is made.
-    if (!inst->hasEdges())
-      llvm::report_fatal_error(llvm::Twine("createInst: '") + opcodeName(op) +
-                               "' cannot have successor edges");
-    // The count goes in the 8 bytes before the array.
-    auto *mem = arena_.Allocate<uint64_t>(
-        1 + (numSuccessors * sizeof(Successor) + 7) / 8);
-    mem[0] = numSuccessors;
-    auto *s = reinterpret_cast<Successor *>(mem + 1);
-    for (unsigned k = 0; k < numSuccessors; ++k) {
-      new (&s[k]) Successor();
-      s[k].firstArg = operands.size();
-    }
-    inst->auxRef_ = cage::compress(s);
-  }
+  inst->numOps_ = static_cast<uint32_t>(operands.size());
   return inst;
 }
 

@@ -157,7 +157,7 @@ public:
 
   /// The value's name as written in the text, without '%' (may be empty).
   /// Names are cosmetic; identity is the object.
-  llvm::StringRef name() const { return {nameData_.get(), nameLen_}; }
+  llvm::StringRef name() const { return cage::recordText(name_.get()); }
   /// A name saved in the IR (Function::save, Module::save) is used in place,
   /// so it must live as long as this value: save it in this value's function
   /// or the module. Others (literals, temporaries) are copied once into the
@@ -184,8 +184,7 @@ private:
   uint32_t id_;
   CPtr<const Type> type_;
   CPtr<Use> firstUse_;
-  CPtr<const char> nameData_;
-  uint32_t nameLen_ = 0;
+  CPtr<const char> name_; // a string record (mir/Cage.h)
   friend class Instruction;
 };
 
@@ -199,7 +198,7 @@ private:
   Argument(const Type *t, uint32_t id, Function *f, unsigned idx)
       : Value(ValueKind::Argument, t, id), parent_(f), index_(idx) {}
   friend class Value;
-  Function *parent_;
+  CPtr<Function> parent_;
   unsigned index_;
   BindingId binding_ = 0;
 };
@@ -214,7 +213,7 @@ private:
   BlockArg(const Type *t, uint32_t id, Block *b, unsigned idx)
       : Value(ValueKind::BlockArg, t, id), parent_(b), index_(idx) {}
   friend class Value;
-  Block *parent_;
+  CPtr<Block> parent_;
   unsigned index_;
   BindingId binding_ = 0;
 };
@@ -321,9 +320,9 @@ struct Successor {
   int64_t caseValue = 0;
   CPtr<Block> block;
   uint32_t firstArg = 0; // index into the instruction's operands
-  uint32_t numArgs = 0;
+  uint32_t numArgs : 31 = 0;
+  bool isDefault : 1 = false;
   CPtr<const Pattern> pattern;
-  bool isDefault = false;
 };
 
 /// The links of an instruction in its block's list (and of the list's
@@ -347,10 +346,10 @@ public:
 
   // Operands.
   unsigned numOperands() const { return numOps_; }
-  Value *operand(unsigned i) const { return ops_.get()[i].get(); }
-  void setOperand(unsigned i, Value *v) { ops_.get()[i].set(v); }
-  Use &operandUse(unsigned i) { return ops_.get()[i]; }
-  llvm::ArrayRef<Use> operandUses() const { return {ops_.get(), numOps_}; }
+  Value *operand(unsigned i) const { return operandBase()[i].get(); }
+  void setOperand(unsigned i, Value *v) { operandBase()[i].set(v); }
+  Use &operandUse(unsigned i) { return operandBase()[i]; }
+  llvm::ArrayRef<Use> operandUses() const { return {operandBase(), numOps_}; }
   /// Number of leading operands that are not successor arguments.
   unsigned numMainOperands() const;
 
@@ -359,15 +358,15 @@ public:
   /// struct.extract / struct.insert / struct.addr: field index.
   /// enum.make: variant index. enum.payload: field index (see variantIndex()).
   unsigned fieldIndex() const { return small_; }
-  unsigned variantIndex() const { return carriesBinding() ? 0 : aux_; }
+  unsigned variantIndex() const { return carriesBinding() ? 0 : auxWord(); }
   /// alloca, new: the allocated type. struct.*, enum.*: the aggregate type.
   const Type *auxType() const {
-    return static_cast<const Type *>(cage::decompress(auxRef_));
+    return static_cast<const Type *>(cage::decompress(auxRefWord()));
   }
   /// call, await, func.addr: the callee (await: the poll-form operation;
   /// func.addr: the function whose address is taken).
   Function *callee() const {
-    return static_cast<Function *>(cage::decompress(auxRef_));
+    return static_cast<Function *>(cage::decompress(auxRefWord()));
   }
   /// True for the opcodes whose union member is the callee.
   bool hasCallee() const {
@@ -376,40 +375,35 @@ public:
   }
   /// panic: the message.
   llvm::StringRef message() const {
-    return {static_cast<const char *>(cage::decompress(auxRef_)), aux_};
+    if (opcode() != Opcode::Panic)
+      return {};
+    return cage::recordText(
+        static_cast<const char *>(cage::decompress(auxRefWord())));
   }
   /// dbg / alloca: the binding (also Value::binding()).
   BindingId dbgBinding() const { return binding(); }
-  /// The opcodes that carry a source binding (in aux_).
+  /// The opcodes that carry a source binding (in the auxiliary word).
   bool carriesBinding() const {
     return opcode() == Opcode::Alloca || opcode() == Opcode::DbgValue;
   }
 
   void setPredicate(ICmpPred p) { small_ = static_cast<uint16_t>(p); }
   void setFieldIndex(unsigned i) { small_ = static_cast<uint16_t>(i); }
-  // The auxiliary words are shared between opcodes (see aux_ and auxRef_):
-  // setting one on an opcode that keeps something else there is a fatal
-  // error rather than a silent overwrite. (A variant index of 0 on alloca or
-  // dbg, like a binding of 0 elsewhere, is what they have anyway: generic
-  // cloning code copies both.)
+  // The auxiliary words are shared between opcodes, and most opcodes have
+  // none (see hasAuxWords): setting one on an opcode that keeps something
+  // else there, or has no room, is a fatal error rather than a silent
+  // overwrite. (Setting 0 or null where there is no room does nothing:
+  // generic cloning code copies every attribute.)
   void setVariantIndex(unsigned v) {
-    if (carriesBinding()) {
+    if (carriesBinding() || !hasAuxWords()) {
       if (v != 0)
         misuse("setVariantIndex");
       return;
     }
-    aux_ = v;
+    trailing()[0] = v;
   }
-  void setAuxType(const Type *t) {
-    if (hasEdges())
-      misuse("setAuxType");
-    auxRef_ = cage::compress(t);
-  }
-  void setCallee(Function *f) {
-    if (hasEdges())
-      misuse("setCallee");
-    auxRef_ = cage::compress(f);
-  }
+  void setAuxType(const Type *t) { setAuxRef(t, "setAuxType"); }
+  void setCallee(Function *f) { setAuxRef(f, "setCallee"); }
   /// panic: a message saved in the function (Function::save) is used in
   /// place; any other is copied once into the cage.
   void setMessage(llvm::StringRef msg);
@@ -423,7 +417,8 @@ public:
   }
   unsigned numSuccessors() const {
     Successor *s = succs();
-    return s ? reinterpret_cast<const uint64_t *>(s)[-1] : 0;
+    return s ? static_cast<unsigned>(reinterpret_cast<const uint64_t *>(s)[-1])
+             : 0;
   }
   Block *successor(unsigned i) const { return succs()[i].block; }
   void setSuccessorBlock(unsigned i, Block *b) { succs()[i].block = b; }
@@ -466,30 +461,75 @@ private:
     opcode_ = static_cast<uint8_t>(op);
   }
   [[noreturn]] void misuse(const char *setter) const;
-  /// The opcodes whose auxRef_ is the successor array.
-  bool hasEdges() const {
-    Opcode op = opcode();
-    return op == Opcode::Br || op == Opcode::CondBr || op == Opcode::Switch ||
-           op == Opcode::Match;
+  void setAuxRef(const void *p, const char *setter) {
+    if (hasEdges() || !hasAuxWords()) {
+      if (p || hasEdges())
+        misuse(setter);
+      return;
+    }
+    trailing()[1] = cage::compress(p);
   }
+  /// The opcodes whose auxiliary reference is the successor array.
+  static bool hasEdges(Opcode op) {
+    return static_cast<unsigned>(op) - static_cast<unsigned>(Opcode::Br) <=
+           static_cast<unsigned>(Opcode::Match) -
+               static_cast<unsigned>(Opcode::Br);
+  }
+  bool hasEdges() const { return hasEdges(opcode()); }
+  /// Whether instructions of opcode `op` have the two auxiliary words after
+  /// them (most instructions, the arithmetic, loads and stores, do not):
+  ///   word 0: alloca, dbg: the binding; enum.make, enum.payload: the
+  ///           variant index;
+  ///   word 1: a reference whose target depends on the opcode: br, condbr,
+  ///           switch and match: the successor array; panic: the message
+  ///           (a string record); call, await, func.addr: the callee; the
+  ///           rest: the auxiliary type.
+  static bool hasAuxWords(Opcode op);
+  bool hasAuxWords() const { return hasAuxWords(opcode()); }
+  uint32_t *trailing() const {
+    return reinterpret_cast<uint32_t *>(const_cast<Instruction *>(this) + 1);
+  }
+  uint32_t auxWord() const { return hasAuxWords() ? trailing()[0] : 0; }
+  uint32_t auxRefWord() const { return hasAuxWords() ? trailing()[1] : 0; }
   /// The successor array (its count sits in the 8 bytes before it).
   Successor *succs() const {
-    return hasEdges() ? static_cast<Successor *>(cage::decompress(auxRef_))
+    return hasEdges() ? static_cast<Successor *>(cage::decompress(trailing()[1]))
                       : nullptr;
+  }
+  /// The operands: right before the instruction, or, for the opcodes with
+  /// edges (whose operand count changes with setSuccessorArgs), after the
+  /// successor array.
+  Use *operandBase() const {
+    if (hasEdges()) {
+      Successor *s = succs();
+      return reinterpret_cast<Use *>(
+          s + reinterpret_cast<const uint64_t *>(s)[-1]);
+    }
+    return reinterpret_cast<Use *>(const_cast<Instruction *>(this)) - numOps_;
   }
 
   CPtr<Block> parent_;
-  CPtr<Use> ops_;
   uint32_t numOps_ = 0;
   LocId loc_ = 0;
-  // alloca, dbg: the binding; enum.make, enum.payload: the variant index;
-  // panic: the message's length.
-  uint32_t aux_ = 0;
-  // A reference whose target depends on the opcode: br, condbr, switch and
-  // match: the successor array; panic: the message; call, await, func.addr:
-  // the callee; the rest: the auxiliary type.
-  uint32_t auxRef_ = 0;
+  // Followed, for the opcodes that have them, by the auxiliary words
+  // (hasAuxWords); preceded by the operands unless the opcode has edges.
 };
+
+inline bool Instruction::hasAuxWords(Opcode op) {
+  // Add .. Trunc: arithmetic, icmp, select and casts.
+  if (static_cast<unsigned>(op) <= static_cast<unsigned>(Opcode::Trunc))
+    return false;
+  switch (op) {
+  case Opcode::Load:
+  case Opcode::Store:
+  case Opcode::HeapFree:
+  case Opcode::Ret:
+  case Opcode::Unreachable:
+    return false;
+  default:
+    return true;
+  }
+}
 
 /// A position in a block's instruction list. A reverse iterator points at
 /// the instruction it yields (unlike std::reverse_iterator), so erasing the
@@ -542,7 +582,7 @@ inline BindingId Value::binding() const {
     return static_cast<const BlockArg *>(this)->binding_;
   case ValueKind::Instruction: {
     auto *i = static_cast<const Instruction *>(this);
-    return i->carriesBinding() ? i->aux_ : 0;
+    return i->carriesBinding() ? i->trailing()[0] : 0;
   }
   default:
     return 0;
@@ -612,11 +652,11 @@ class Block final : public llvm::ilist_node<Block> {
 public:
   Function *parent() const { return parent_; }
   uint32_t id() const { return id_; }
-  llvm::StringRef name() const { return {nameData_.get(), nameLen_}; }
+  llvm::StringRef name() const { return cage::recordText(name_.get()); }
   /// Like Value::setName.
   void setName(llvm::StringRef n);
 
-  llvm::ArrayRef<BlockArg *> args() const { return {args_, numArgs_}; }
+  llvm::ArrayRef<BlockArg *> args() const { return {args_.get(), numArgs_}; }
   unsigned numArgs() const { return numArgs_; }
   BlockArg *arg(unsigned i) const { return args_[i]; }
   BlockArg *addArg(const Type *t, llvm::StringRef name = {});
@@ -650,10 +690,9 @@ private:
   Block(Function *f, uint32_t id) : parent_(f), id_(id) {}
   CPtr<Function> parent_;
   uint32_t id_;
-  CPtr<const char> nameData_;
-  uint32_t nameLen_ = 0;
+  CPtr<const char> name_; // a string record (mir/Cage.h)
   // In the function's arena; a full array is copied to one twice the size.
-  BlockArg **args_ = nullptr;
+  CPtr<BlockArg *> args_;
   uint32_t numArgs_ = 0;
   uint32_t argCapacity_ = 0;
   InstList insts_;
@@ -712,6 +751,10 @@ private:
   /// Unlinks the operands of every instruction in the body from the use
   /// lists they are in (constants are shared by the whole module).
   void dropAllReferences();
+  /// Gives `inst` (an opcode with edges) a new successor array, with room
+  /// for `numOperands` operands after it; returns the operands.
+  Use *allocateEdges(Instruction *inst, unsigned numSuccessors,
+                     size_t numOperands);
   ~Function();
   uint32_t takeValueId() { return nextValueId_++; }
 

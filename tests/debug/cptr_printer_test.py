@@ -43,7 +43,7 @@ def main():
                 "-ex", "break qmir::Instruction::eraseFromParent",
                 "-ex", "run",
                 "-ex", "print *this",
-                "-ex", "print $cptr(this->parent_)->nameLen_",
+                "-ex", "print $cptr(this->parent_)->id_",
                 "-ex", "print *$cptr(this->parent_)"]
         p = subprocess.run([gdb, "--batch", "-nx"] + cmds +
                            ["--args", args.mir_opt, "-p", "dce", src, "-o", os.devnull],
@@ -54,9 +54,10 @@ def main():
         (r'name = "dead"[,}]', "the instruction's name through its CPtr"),
         (r"type_ = \(const qmir::Type \*\) 0x[0-9a-f]+", "type_ as a Type pointer"),
         (r"parent_ = \(qmir::Block \*\) 0x[0-9a-f]+", "parent_ as a Block pointer"),
-        (r"ops_ = \(qmir::Use \*\) 0x[0-9a-f]+", "ops_ as a Use pointer"),
+        (r"numOps_ = 2\b", "the operand count"),
+        (r"operand\[0\] = \(qmir::Value \*\) 0x[0-9a-f]+", "the first operand, found before the instruction"),
         (r"firstUse_ = \(qmir::Use \*\) 0x0\b", "a null CPtr as a null pointer"),
-        (r"\$2 = 5\b", "$cptr() following parent_ to the block (name length 5)"),
+        (r"\$2 = 0\b", "$cptr() following parent_ to the block (id 0)"),
         (r'name = "entry"[,}]', "the block's name through its CPtr"),
     ]
     for pattern, what in expect:

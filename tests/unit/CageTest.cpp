@@ -130,10 +130,10 @@ TEST(Cage, MemoryComesBackWhenBodiesAndModulesDie) {
     Module m;
     std::vector<Function *> fns;
     for (unsigned i = 0; i < 50; ++i)
-      fns.push_back(addChain(m, "f" + std::to_string(i), 200));
+      fns.push_back(addChain(m, "f" + std::to_string(i), 400));
     size_t built = cage::bytesInUse();
     size_t grown = cage::highWater() - highBefore;
-    EXPECT_GT(built, before + 50 * 200 * sizeof(Instruction));
+    EXPECT_GT(built, before + 50 * 400 * sizeof(Instruction));
     for (Function *f : fns)
       f->dropBody();
     // A declaration keeps its arena's first slab (its name and arguments).
@@ -141,7 +141,7 @@ TEST(Cage, MemoryComesBackWhenBodiesAndModulesDie) {
     // The slabs given back are what the next bodies are built from: the
     // cage hardly grows for them.
     for (unsigned i = 0; i < 50; ++i)
-      addChain(m, "g" + std::to_string(i), 200);
+      addChain(m, "g" + std::to_string(i), 400);
     EXPECT_LE(cage::highWater() - highBefore, grown + grown / 4);
   }
   EXPECT_EQ(cage::bytesInUse(), before);

@@ -29,10 +29,24 @@ class CPtrPrinter:
         return "(%s) 0x%x" % (ptr.type, int(ptr))
 
 
+def record_text(ptr):
+    """The text of a string record (mir/Cage.h): a length byte (255: a 4-byte
+    length follows), then the characters."""
+    if int(ptr) == 0:
+        return '""'
+    raw = ptr.cast(gdb.lookup_type("unsigned char").pointer())
+    n = int(raw[0])
+    start = 1
+    if n == 255:
+        n = int((raw + 1).cast(gdb.lookup_type("unsigned int").pointer())[0])
+        start = 5
+    text = (raw + start).cast(gdb.lookup_type("char").pointer())
+    return text.lazy_string(length=n) if n else '""'
+
+
 class NamedPrinter:
-    """qmir::Value and qmir::Block: their fields, with the name (stored as a
-    CPtr to characters that are not NUL-terminated, plus a length) shown as
-    the string it is."""
+    """qmir::Value and qmir::Block: their fields, with the name (a CPtr to a
+    string record) shown as the string it is."""
 
     def __init__(self, val):
         self.val = val
@@ -42,14 +56,47 @@ class NamedPrinter:
 
     def children(self):
         for f in self.val.type.strip_typedefs().fields():
-            if f.name == "nameLen_":
-                continue
-            if f.name == "nameData_":
-                n = int(self.val["nameLen_"])
-                ptr = cptr_target(self.val["nameData_"])
-                yield "name", (ptr.lazy_string(length=n) if n else '""')
+            if f.name == "name_":
+                yield "name", record_text(cptr_target(self.val["name_"]))
                 continue
             yield f.name, self.val[f]
+
+
+class InstructionPrinter:
+    """qmir::Instruction: its fields, then its operands, which are not a
+    field: they sit right before the instruction (or, for br, condbr, switch
+    and match, after the successor array in the instruction's last word)."""
+
+    EDGES = ("Br", "CondBr", "Switch", "Match")
+
+    def __init__(self, val):
+        self.val = val
+
+    def to_string(self):
+        return None
+
+    def operands(self):
+        n = int(self.val["numOps_"])
+        use = gdb.lookup_type("qmir::Use")
+        inst = self.val.address
+        op = str(self.val["opcode_"].cast(gdb.lookup_type("qmir::Opcode")))
+        if op.split("::")[-1] in self.EDGES:
+            words = (inst + 1).cast(gdb.lookup_type("unsigned int").pointer())
+            base = int(gdb.parse_and_eval("qmir::cage::base"))
+            succs = base + (int(words[1]) << 2)
+            count = int(gdb.Value(succs - 8).cast(
+                gdb.lookup_type("unsigned long").pointer()).dereference())
+            first = succs + count * gdb.lookup_type("qmir::Successor").sizeof
+        else:
+            first = int(inst.cast(gdb.lookup_type("char").pointer())) - n * use.sizeof
+        return gdb.Value(first).cast(use.pointer()), n
+
+    def children(self):
+        for f in self.val.type.strip_typedefs().fields():
+            yield f.name, self.val[f]
+        ops, n = self.operands()
+        for k in range(n):
+            yield "operand[%d]" % k, ops[k]["val_"]
 
 
 class CPtrFunction(gdb.Function):
@@ -67,6 +114,7 @@ def build_printers():
     pp.add_printer("CPtr", "^qmir::CPtr<.*>$", CPtrPrinter)
     pp.add_printer("Value", "^qmir::Value$", NamedPrinter)
     pp.add_printer("Block", "^qmir::Block$", NamedPrinter)
+    pp.add_printer("Instruction", "^qmir::Instruction$", InstructionPrinter)
     return pp
 
 
