@@ -359,6 +359,9 @@ void Lowerer::finishFunction() {
     enter(bb);
     b_.unreachable();
   }
+  // The body is complete: the next function's objects may share its last
+  // page.
+  fn_->arena().trim();
 }
 
 void Lowerer::lowerActorInit(const A::ActorDecl *ad, Function *f) {

@@ -1,5 +1,6 @@
 #include "mir/Cage.h"
 
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Compiler.h" // __asan_(un)poison_memory_region
 #include "llvm/Support/ErrorHandling.h"
@@ -37,6 +38,11 @@ constexpr size_t kMinCage = size_t(16) << 20;
 // reused as they are, so a dropped body's pages count towards the process
 // until the next bodies fill them.
 constexpr size_t kReleaseAtLeast = size_t(256) << 10;
+// Tails smaller than this are not worth another arena's bookkeeping.
+constexpr size_t kMinTail = 256;
+// How many tails wait for an arena at most (a new function's arena takes
+// the one its predecessor left, so a few are plenty).
+constexpr unsigned kTailPool = 16;
 
 struct State {
   std::mutex mu;
@@ -46,6 +52,18 @@ struct State {
   std::atomic<size_t> inUse{0};
   IRArena *internArena = nullptr;
   llvm::StringMap<llvm::StringRef> *interned = nullptr; // to copies in the cage
+  // Runs whose tail was offered to other arenas: run offset / 4096 -> the
+  // arenas that hold the run (the one that took it, and those that borrowed
+  // a tail of it). A run is freed when its last arena lets it go.
+  llvm::DenseMap<uint32_t, uint32_t> sharedRuns;
+  // Unused ends of runs, offered by IRArena::trim. The pool does not keep a
+  // run alive: a run's tails leave the pool when the run is freed.
+  struct Tail {
+    Run run;
+    char *begin, *end;
+  };
+  Tail tails[kTailPool];
+  unsigned numTails = 0;
 };
 
 State &state() {
@@ -107,13 +125,14 @@ uint32_t &nextFree(size_t off) {
 
 } // namespace
 
-void *allocate(size_t size) {
-  State &s = state();
+size_t runBytes(size_t size) { return size_t(1) << classOf(size); }
+
+namespace {
+void *allocateLocked(State &s, size_t size) {
   unsigned c = classOf(size);
   if (c > kMaxClass)
     fail("an allocation larger than the IR cage");
   size_t bytes = size_t(1) << c;
-  std::lock_guard<std::mutex> lock(s.mu);
   if (!base) {
     reserve();
     // Offset 0 is the null reference: the first page stays unused.
@@ -153,10 +172,7 @@ void *allocate(size_t size) {
   return at(off);
 }
 
-void deallocate(const void *p, size_t size) {
-  if (!p)
-    return;
-  State &s = state();
+void deallocateLocked(State &s, const void *p, size_t size) {
   unsigned c = classOf(size);
   size_t bytes = size_t(1) << c;
   size_t off = reinterpret_cast<uintptr_t>(p) - base;
@@ -167,10 +183,107 @@ void deallocate(const void *p, size_t size) {
   // hold the free list's link (LLVM's allocator may have poisoned them).
   __asan_poison_memory_region(at(off) + 8, bytes - 8);
   __asan_unpoison_memory_region(at(off), 8);
-  std::lock_guard<std::mutex> lock(s.mu);
   nextFree(off) = s.freeHead[c];
   s.freeHead[c] = static_cast<uint32_t>(off >> 2);
   s.inUse.fetch_sub(bytes, std::memory_order_relaxed);
+}
+
+uint32_t runKey(const Run &run) {
+  return static_cast<uint32_t>((reinterpret_cast<uintptr_t>(run.start) - base) >>
+                               12);
+}
+
+/// One arena lets `run` go; the last one frees it.
+void releaseLocked(State &s, const Run &run) {
+  auto it = s.sharedRuns.find(runKey(run));
+  if (it != s.sharedRuns.end()) {
+    if (--it->second > 0)
+      return;
+    s.sharedRuns.erase(it);
+    for (unsigned k = 0; k < s.numTails;) {
+      if (s.tails[k].run.start == run.start) {
+        __asan_unpoison_memory_region(s.tails[k].begin,
+                                      s.tails[k].end - s.tails[k].begin);
+        s.tails[k] = s.tails[--s.numTails];
+      } else {
+        ++k;
+      }
+    }
+  }
+  deallocateLocked(s, run.start, run.size);
+}
+} // namespace
+
+void *allocate(size_t size) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mu);
+  return allocateLocked(s, size);
+}
+
+void deallocate(const void *p, size_t size) {
+  if (!p)
+    return;
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mu);
+  deallocateLocked(s, p, size);
+}
+
+void releaseRun(const Run &run) {
+  if (!run.start)
+    return;
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mu);
+  releaseLocked(s, run);
+}
+
+bool offerTail(const Run &run, char *begin, char *end) {
+  if (size_t(end - begin) < kMinTail)
+    return false;
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mu);
+  unsigned slot = s.numTails;
+  if (slot == kTailPool) {
+    // Full: replace the smallest tail, if this one is bigger.
+    slot = 0;
+    for (unsigned k = 1; k < kTailPool; ++k)
+      if (s.tails[k].end - s.tails[k].begin <
+          s.tails[slot].end - s.tails[slot].begin)
+        slot = k;
+    if (end - begin <= s.tails[slot].end - s.tails[slot].begin)
+      return false;
+    __asan_unpoison_memory_region(s.tails[slot].begin,
+                                  s.tails[slot].end - s.tails[slot].begin);
+  } else {
+    ++s.numTails;
+  }
+  // From now on the run is freed by the last arena that lets it go (the
+  // one offering the tail holds it alone unless it is shared already).
+  s.sharedRuns.try_emplace(runKey(run), 1);
+  s.tails[slot] = {run, begin, end};
+  __asan_poison_memory_region(begin, end - begin);
+  return true;
+}
+
+bool borrowTail(size_t need, Run &run, char *&begin, char *&end) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mu);
+  int best = -1;
+  for (unsigned k = 0; k < s.numTails; ++k) {
+    size_t size = s.tails[k].end - s.tails[k].begin;
+    if (size >= need &&
+        (best < 0 || size > size_t(s.tails[best].end - s.tails[best].begin)))
+      best = static_cast<int>(k);
+  }
+  if (best < 0)
+    return false;
+  State::Tail t = s.tails[best];
+  s.tails[best] = s.tails[--s.numTails];
+  ++s.sharedRuns[runKey(t.run)];
+  run = t.run;
+  begin = t.begin;
+  end = t.end;
+  __asan_unpoison_memory_region(begin, end - begin);
+  return true;
 }
 
 size_t bytesInUse() { return state().inUse.load(std::memory_order_relaxed); }
@@ -229,3 +342,78 @@ void outsideCage(const void *p) {
 }
 
 } // namespace qmir::cage
+
+namespace qmir {
+
+// Runs of 16 KiB rather than a page: a function's arena starts a new run
+// (leaving the rest of the old one, smaller than the object that did not
+// fit, unused) a quarter as often, and the end of its last run goes to the
+// next function anyway.
+static constexpr size_t kStandardRun = 16384;
+
+void *IRArena::allocateSlow(size_t size, llvm::Align align) {
+  // Room for the object at any alignment in the run.
+  size_t need = size + align.value() - 1;
+  cage::Run run;
+  if (need > kStandardRun / 4) {
+    // Big objects get a run of their own; the current run stays current.
+    run = {static_cast<char *>(cage::allocate(need)), need};
+    runs_.push_back(run);
+    heldBytes_ += cage::runBytes(need);
+    bytes_ += size;
+    return reinterpret_cast<void *>(
+        llvm::alignTo(reinterpret_cast<uintptr_t>(run.start), align));
+  }
+  // What is left of the current run is too small for this object; it may
+  // still be big enough for another arena's first objects.
+  if (cur_) {
+    uintptr_t rest = llvm::alignTo(cur_, 64);
+    if (rest < end_ && cage::offerTail(current_, reinterpret_cast<char *>(rest),
+                                       reinterpret_cast<char *>(end_)))
+      heldBytes_ -= end_ - rest;
+  }
+  char *begin, *end;
+  if (!cage::borrowTail(need, run, begin, end)) {
+    // LLVM's BumpPtrAllocator's growth: double the run size every 128
+    // runs, so a huge function does not keep thousands of runs.
+    size_t size = kStandardRun << std::min<unsigned>(ownRuns_ / 128, 20);
+    run = {static_cast<char *>(cage::allocate(size)), size};
+    ++ownRuns_;
+    begin = run.start;
+    end = run.start + size;
+  }
+  runs_.push_back(run);
+  heldBytes_ += end - begin;
+  current_ = run;
+  cur_ = reinterpret_cast<uintptr_t>(begin);
+  end_ = reinterpret_cast<uintptr_t>(end);
+  return Allocate(size, align);
+}
+
+void IRArena::trim() {
+  if (!cur_)
+    return;
+  uintptr_t begin = llvm::alignTo(cur_, 64);
+  if (begin >= end_)
+    return;
+  if (!cage::offerTail(current_, reinterpret_cast<char *>(begin),
+                       reinterpret_cast<char *>(end_)))
+    return;
+  heldBytes_ -= end_ - begin;
+  end_ = begin;
+}
+
+void IRArena::Reset() {
+  for (const cage::Run &run : runs_)
+    cage::releaseRun(run);
+  runs_.clear();
+  cur_ = end_ = 0;
+  current_ = {};
+  bytes_ = 0;
+  ownRuns_ = 0;
+  heldBytes_ = 0;
+}
+
+size_t IRArena::getTotalMemory() const { return heldBytes_; }
+
+} // namespace qmir

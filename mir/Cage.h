@@ -14,8 +14,10 @@
 // out of memory, never as a crash.
 #pragma once
 
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
-#include "llvm/Support/Allocator.h"
+#include "llvm/Support/Alignment.h"
+#include "llvm/Support/Compiler.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -37,6 +39,8 @@ extern size_t reserved;
 void *allocate(size_t size);
 /// Gives back memory from allocate (the same size).
 void deallocate(const void *p, size_t size);
+/// The bytes allocate(size) takes: the next power of two, at least 4 KiB.
+size_t runBytes(size_t size);
 /// Bytes currently handed out (rounded to the cage's size classes).
 size_t bytesInUse();
 /// Bytes of the cage ever handed out: what freed memory is reused before.
@@ -103,27 +107,72 @@ inline void *decompress(uint32_t off) {
   return off ? reinterpret_cast<void *>(base + (uintptr_t(off) << 2)) : nullptr;
 }
 
-/// Slab source for the IR's bump allocators (llvm::BumpPtrAllocatorImpl).
-class SlabAllocator : public llvm::AllocatorBase<SlabAllocator> {
-public:
-  void Reset() {}
-  LLVM_ATTRIBUTE_RETURNS_NONNULL void *Allocate(size_t size, size_t /*align*/) {
-    return cage::allocate(size);
-  }
-  using llvm::AllocatorBase<SlabAllocator>::Allocate;
-  void Deallocate(const void *p, size_t size, size_t /*align*/) {
-    cage::deallocate(p, size);
-  }
-  using llvm::AllocatorBase<SlabAllocator>::Deallocate;
+/// A run of the cage that an arena allocates from.
+struct Run {
+  char *start = nullptr;
+  size_t size = 0;
 };
+
+/// The unused end of an arena's last run, offered to the next arena that
+/// needs memory (see IRArena::trim); `run` is the run it belongs to, which
+/// stays allocated until every arena that used part of it has let it go.
+/// Returns false if there is no tail of at least `need` bytes.
+bool borrowTail(size_t need, Run &run, char *&begin, char *&end);
+/// Offers [begin, end), the unused end of `run`, to other arenas. False if
+/// it is too small to be worth it or the cage holds enough bigger tails: the
+/// caller keeps it.
+bool offerTail(const Run &run, char *begin, char *end);
+/// An arena is done with `run` (which it allocated or borrowed a tail of).
+void releaseRun(const Run &run);
 
 } // namespace cage
 
 /// The bump allocator every IR object comes from (functions, modules, types).
-/// (1 KiB slabs would save 2% of the IR's memory, the unused tails of the
-/// functions' last slabs, but they made verify 30% slower: a function's
-/// objects end up spread over slabs recycled in reverse order.)
-using IRArena = llvm::BumpPtrAllocatorImpl<cage::SlabAllocator, 4096>;
+/// It takes runs of 4 KiB (growing for big functions, like LLVM's
+/// BumpPtrAllocator) from the cage and frees them all when it dies or is
+/// Reset. trim() offers the unused end of its last run to the next arena
+/// that needs memory, so that a module's small functions share pages rather
+/// than each leaving most of a page unused (bench/RESULTS.md, "IR memory").
+class IRArena {
+public:
+  IRArena() = default;
+  IRArena(const IRArena &) = delete;
+  IRArena &operator=(const IRArena &) = delete;
+  ~IRArena() { Reset(); }
+
+  LLVM_ATTRIBUTE_RETURNS_NONNULL void *Allocate(size_t size, llvm::Align align) {
+    uintptr_t p = llvm::alignTo(cur_, align);
+    if (LLVM_LIKELY(cur_ && p + size <= end_)) {
+      cur_ = p + size;
+      bytes_ += size;
+      return reinterpret_cast<void *>(p);
+    }
+    return allocateSlow(size, align);
+  }
+  template <typename T> T *Allocate(size_t n = 1) {
+    return static_cast<T *>(Allocate(sizeof(T) * n, llvm::Align(alignof(T))));
+  }
+  /// Frees everything.
+  void Reset();
+  /// Offers the unused end of the current run to other arenas; later
+  /// allocations here start a new run. For when a body is complete (the
+  /// parser calls it after each function).
+  void trim();
+
+  /// Bytes of runs held (a borrowed tail counts as its own size).
+  size_t getTotalMemory() const;
+  /// Bytes handed out by Allocate.
+  size_t getBytesAllocated() const { return bytes_; }
+
+private:
+  void *allocateSlow(size_t size, llvm::Align align);
+  uintptr_t cur_ = 0, end_ = 0;
+  cage::Run current_; // the run [cur_, end_) is in
+  size_t bytes_ = 0;
+  unsigned ownRuns_ = 0; // runs of the standard size taken, for growth
+  size_t heldBytes_ = 0;
+  llvm::SmallVector<cage::Run, 0> runs_;
+};
 
 namespace cage {
 /// A copy of `s` in `arena`, as a string record, so that an IR object can

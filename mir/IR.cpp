@@ -5,13 +5,14 @@
 
 #include <cassert>
 #include <new>
+#include <type_traits>
 
 using namespace qmir;
 
 // IR memory per instruction is a benchmarked target (bench/RESULTS.md, "IR
 // memory"): these keep the two objects every instruction pays for from
 // growing unnoticed.
-static_assert(sizeof(Instruction) <= 40, "Instruction grew");
+static_assert(sizeof(Instruction) <= 36, "Instruction grew");
 static_assert(sizeof(Block) <= 48, "Block grew");
 static_assert(sizeof(Use) <= 16, "Use grew");
 static_assert(sizeof(Successor) <= 24, "Successor grew");
@@ -218,7 +219,7 @@ Function *Instruction::function() const {
 
 unsigned Instruction::numMainOperands() const {
   Successor *s = succs();
-  return s && numSuccessors() ? s[0].firstArg : numOps_;
+  return s && numSuccessors() ? s[0].firstArg : numOperands();
 }
 
 llvm::SmallVector<Value *, 4> Instruction::successorArgs(unsigned i) const {
@@ -258,7 +259,6 @@ void Instruction::setSuccessorArgs(unsigned which, llvm::ArrayRef<Value *> args)
     uses[k].user_ = this;
     uses[k].addToList(vals[k]);
   }
-  numOps_ = vals.size();
 }
 
 bool Instruction::hasSideEffects() const {
@@ -294,7 +294,7 @@ bool Instruction::mayWriteMemory() const {
 
 void Instruction::dropAllReferences() {
   Use *ops = operandBase();
-  for (unsigned i = 0; i < numOps_; ++i)
+  for (unsigned i = 0, n = numOperands(); i < n; ++i)
     ops[i].removeFromList();
 }
 
@@ -413,16 +413,26 @@ void Block::eraseFromParent() {
 
 Function::Function(Module *m, llvm::StringRef name, const Type *fnTy)
     : parent_(m), type_(fnTy) {
-  name_ = save(name);
+  // The name and the arguments live as long as the function, in the
+  // module's arena: the function's own arena is for its body. (So it takes
+  // no memory before the body begins, and the parser, which declares every
+  // function before it reads the bodies, can pack one body after another.)
+  name_ = m->save(name);
   for (unsigned i = 0; i < fnTy->params().size(); ++i)
-    args_.push_back(new (arena_.Allocate<Argument>())
+    args_.push_back(new (m->arena().Allocate<Argument>())
                         Argument(fnTy->params()[i], takeValueId(), this, i));
 }
 
-Function::~Function() {
-  for (Block *b : allBlocks_)
-    b->~Block();
-}
+// Blocks, like every IR object, die with their arena without a destructor
+// call (the function kept a list of them, 8 bytes a block, only to run
+// destructors that do nothing).
+static_assert(std::is_trivially_destructible_v<Block> &&
+                  std::is_trivially_destructible_v<Instruction> &&
+                  std::is_trivially_destructible_v<BlockArg> &&
+                  std::is_trivially_destructible_v<Argument>,
+              "IR objects are freed with their arena, without destructors");
+
+Function::~Function() = default;
 
 llvm::StringRef Function::save(llvm::StringRef s) {
   return cage::save(arena_, s);
@@ -430,7 +440,6 @@ llvm::StringRef Function::save(llvm::StringRef s) {
 
 Block *Function::createBlock(llvm::StringRef name, Block *before) {
   auto *b = new (arena_.Allocate<Block>()) Block(this, nextBlockId_++);
-  allBlocks_.push_back(b);
   if (!name.empty())
     b->setName(save(name));
   if (before)
@@ -449,7 +458,10 @@ Use *Function::allocateEdges(Instruction *inst, unsigned numSuccessors,
       arena_.Allocate(sizeof(uint64_t) + numSuccessors * sizeof(Successor) +
                           numOperands * sizeof(Use),
                       llvm::Align(alignof(Successor))));
-  *reinterpret_cast<uint64_t *>(mem) = numSuccessors;
+  if (numOperands > UINT32_MAX)
+    llvm::report_fatal_error("an instruction with more than 2^32 operands");
+  *reinterpret_cast<uint64_t *>(mem) =
+      numSuccessors | (uint64_t(numOperands) << 32);
   auto *s = reinterpret_cast<Successor *>(mem + sizeof(uint64_t));
   for (unsigned k = 0; k < numSuccessors; ++k) {
     new (&s[k]) Successor();
@@ -474,16 +486,28 @@ Instruction *Function::createInst(Opcode op, const Type *resultTy,
                              "' cannot have successor edges");
   // [operands][instruction][auxiliary words], each part only if the opcode
   // has it (an opcode with edges keeps its operands with the edges).
-  bool aux = Instruction::hasAuxWords(op);
+  // The operand count is in the instruction's 16-bit field, or in the edge
+  // array, or in a word after the auxiliary ones.
+  unsigned auxWords = Instruction::numAuxWords(op);
+  bool manyOperands =
+      !edges && operands.size() >= Instruction::kManyOperands;
+  if (!edges && operands.size() > UINT32_MAX)
+    llvm::report_fatal_error("an instruction with more than 2^32 operands");
+  unsigned words = auxWords + (manyOperands ? 1 : 0);
   size_t inlineUses = edges ? 0 : operands.size();
   auto *mem = static_cast<char *>(arena_.Allocate(
-      inlineUses * sizeof(Use) + sizeof(Instruction) +
-          (aux ? 2 * sizeof(uint32_t) : 0),
+      inlineUses * sizeof(Use) + sizeof(Instruction) + words * sizeof(uint32_t),
       llvm::Align(alignof(Instruction))));
   auto *inst = new (mem + inlineUses * sizeof(Use))
       Instruction(op, resultTy, takeValueId());
-  if (aux)
-    inst->trailing()[0] = inst->trailing()[1] = 0;
+  for (unsigned w = 0; w < auxWords; ++w)
+    inst->trailing()[w] = 0;
+  if (manyOperands) {
+    inst->setOps16(Instruction::kManyOperands);
+    inst->trailing()[auxWords] = static_cast<uint32_t>(operands.size());
+  } else if (!edges) {
+    inst->setOps16(static_cast<uint16_t>(operands.size()));
+  }
   Use *uses = edges ? allocateEdges(inst, numSuccessors, operands.size())
                     : reinterpret_cast<Use *>(mem);
   for (unsigned k = 0; k < operands.size(); ++k) {
@@ -491,7 +515,6 @@ Instruction *Function::createInst(Opcode op, const Type *resultTy,
     uses[k].user_ = inst;
     uses[k].addToList(operands[k]);
   }
-  inst->numOps_ = static_cast<uint32_t>(operands.size());
   return inst;
 }
 
@@ -504,31 +527,14 @@ void Function::dropAllReferences() {
 void Function::dropBody() {
   dropAllReferences();
   blocks_.clear();
-  for (Block *b : allBlocks_)
-    b->~Block();
-  allBlocks_.clear();
-  allBlocks_.shrink_to_fit();
-  // The name and the arguments live in the arena as well: copy them out,
-  // free the arena, and rebuild them in it.
-  struct ArgCopy {
-    std::string name;
-    BindingId binding;
-  };
-  std::string name = name_.str();
-  std::vector<ArgCopy> args;
+  // The arguments stay (they are in the module's arena); a name given to
+  // one may be in this function's arena, which is about to be freed.
   for (Argument *a : args_)
-    args.push_back({a->name().str(), a->binding()});
+    if (!a->name().empty())
+      a->setName(parent_->save(a->name()));
   arena_.Reset();
-  name_ = save(name);
-  nextValueId_ = 0;
+  nextValueId_ = static_cast<uint32_t>(args_.size());
   nextBlockId_ = 0;
-  for (unsigned i = 0; i < args.size(); ++i) {
-    auto *a = new (arena_.Allocate<Argument>())
-        Argument(type_->params()[i], takeValueId(), this, i);
-    a->setName(save(args[i].name));
-    a->setBinding(args[i].binding);
-    args_[i] = a;
-  }
 }
 
 size_t Function::instructionCount() const {

@@ -180,7 +180,7 @@ private:
   friend class Use;
   ValueKind vkind_;
   uint8_t opcode_ = 0; // used by Instruction; lives here to pack tightly
-  uint16_t small_ = 0; // used by Instruction (predicate / small immediates)
+  uint16_t ops16_ = 0; // Instruction: the operand count (see numOperands)
   uint32_t id_;
   CPtr<const Type> type_;
   CPtr<Use> firstUse_;
@@ -345,20 +345,33 @@ public:
   Function *function() const;
 
   // Operands.
-  unsigned numOperands() const { return numOps_; }
+  unsigned numOperands() const {
+    if (hasEdges())
+      return static_cast<uint32_t>(edgeHeader(succs()) >> 32);
+    return ops16_ != kManyOperands ? ops16_ : trailing()[numAuxWords()];
+  }
   Value *operand(unsigned i) const { return operandBase()[i].get(); }
   void setOperand(unsigned i, Value *v) { operandBase()[i].set(v); }
   Use &operandUse(unsigned i) { return operandBase()[i]; }
-  llvm::ArrayRef<Use> operandUses() const { return {operandBase(), numOps_}; }
+  llvm::ArrayRef<Use> operandUses() const {
+    return {operandBase(), numOperands()};
+  }
   /// Number of leading operands that are not successor arguments.
   unsigned numMainOperands() const;
 
   // Per-opcode attributes.
-  ICmpPred predicate() const { return static_cast<ICmpPred>(small_); }
-  /// struct.extract / struct.insert / struct.addr: field index.
-  /// enum.make: variant index. enum.payload: field index (see variantIndex()).
-  unsigned fieldIndex() const { return small_; }
-  unsigned variantIndex() const { return carriesBinding() ? 0 : auxWord(); }
+  ICmpPred predicate() const { return static_cast<ICmpPred>(fieldIndex()); }
+  /// struct.extract / struct.insert / struct.addr, enum.payload: the field
+  /// index (icmp: the predicate, which generic cloning code copies as the
+  /// field index); 0 for the other opcodes.
+  unsigned fieldIndex() const {
+    int w = fieldWord(opcode());
+    return w < 0 ? 0 : trailing()[w];
+  }
+  /// enum.make, enum.payload: the variant index; 0 for the other opcodes.
+  unsigned variantIndex() const {
+    return hasVariant(opcode()) ? trailing()[0] : 0;
+  }
   /// alloca, new: the allocated type. struct.*, enum.*: the aggregate type.
   const Type *auxType() const {
     return static_cast<const Type *>(cage::decompress(auxRefWord()));
@@ -387,15 +400,27 @@ public:
     return opcode() == Opcode::Alloca || opcode() == Opcode::DbgValue;
   }
 
-  void setPredicate(ICmpPred p) { small_ = static_cast<uint16_t>(p); }
-  void setFieldIndex(unsigned i) { small_ = static_cast<uint16_t>(i); }
+  void setPredicate(ICmpPred p) {
+    if (opcode() != Opcode::ICmp)
+      misuse("setPredicate");
+    trailing()[0] = static_cast<uint32_t>(p);
+  }
+  void setFieldIndex(unsigned i) {
+    int w = fieldWord(opcode());
+    if (w < 0) {
+      if (i != 0)
+        misuse("setFieldIndex");
+      return;
+    }
+    trailing()[w] = i;
+  }
   // The auxiliary words are shared between opcodes, and most opcodes have
   // none (see hasAuxWords): setting one on an opcode that keeps something
   // else there, or has no room, is a fatal error rather than a silent
   // overwrite. (Setting 0 or null where there is no room does nothing:
   // generic cloning code copies every attribute.)
   void setVariantIndex(unsigned v) {
-    if (carriesBinding() || !hasAuxWords()) {
+    if (!hasVariant(opcode())) {
       if (v != 0)
         misuse("setVariantIndex");
       return;
@@ -417,8 +442,7 @@ public:
   }
   unsigned numSuccessors() const {
     Successor *s = succs();
-    return s ? static_cast<unsigned>(reinterpret_cast<const uint64_t *>(s)[-1])
-             : 0;
+    return s ? static_cast<uint32_t>(edgeHeader(s)) : 0;
   }
   Block *successor(unsigned i) const { return succs()[i].block; }
   void setSuccessorBlock(unsigned i, Block *b) { succs()[i].block = b; }
@@ -476,25 +500,52 @@ private:
                static_cast<unsigned>(Opcode::Br);
   }
   bool hasEdges() const { return hasEdges(opcode()); }
-  /// Whether instructions of opcode `op` have the two auxiliary words after
-  /// them (most instructions, the arithmetic, loads and stores, do not):
+  /// How many auxiliary words instructions of opcode `op` have after them.
+  /// Most instructions (the arithmetic, loads and stores) have none:
   ///   word 0: alloca, dbg: the binding; enum.make, enum.payload: the
-  ///           variant index;
+  ///           variant index; icmp: the predicate; struct.extract,
+  ///           struct.insert, struct.addr: the field index;
   ///   word 1: a reference whose target depends on the opcode: br, condbr,
   ///           switch and match: the successor array; panic: the message
   ///           (a string record); call, await, func.addr: the callee; the
-  ///           rest: the auxiliary type.
-  static bool hasAuxWords(Opcode op);
-  bool hasAuxWords() const { return hasAuxWords(opcode()); }
+  ///           rest: the auxiliary type;
+  ///   word 2: enum.payload: the field index.
+  /// An instruction without edges and with kManyOperands or more operands
+  /// has one more word, the operand count.
+  static unsigned numAuxWords(Opcode op);
+  unsigned numAuxWords() const { return numAuxWords(opcode()); }
+  bool hasAuxWords() const { return numAuxWords() >= 2; }
+  /// The aux word holding the field index (or the predicate), or -1.
+  static int fieldWord(Opcode op) {
+    switch (op) {
+    case Opcode::ICmp:
+    case Opcode::StructExtract:
+    case Opcode::StructInsert:
+    case Opcode::FieldAddr:
+      return 0;
+    case Opcode::EnumPayload:
+      return 2;
+    default:
+      return -1;
+    }
+  }
+  static bool hasVariant(Opcode op) {
+    return op == Opcode::EnumMake || op == Opcode::EnumPayload;
+  }
+  static constexpr unsigned kManyOperands = 0xffff;
+  void setOps16(uint16_t n) { ops16_ = n; }
   uint32_t *trailing() const {
     return reinterpret_cast<uint32_t *>(const_cast<Instruction *>(this) + 1);
   }
-  uint32_t auxWord() const { return hasAuxWords() ? trailing()[0] : 0; }
   uint32_t auxRefWord() const { return hasAuxWords() ? trailing()[1] : 0; }
-  /// The successor array (its count sits in the 8 bytes before it).
+  /// The successor array. The 8 bytes before it hold the number of
+  /// successors (low half) and of operands (high half), which follow it.
   Successor *succs() const {
     return hasEdges() ? static_cast<Successor *>(cage::decompress(trailing()[1]))
                       : nullptr;
+  }
+  static uint64_t edgeHeader(const Successor *s) {
+    return reinterpret_cast<const uint64_t *>(s)[-1];
   }
   /// The operands: right before the instruction, or, for the opcodes with
   /// edges (whose operand count changes with setSuccessorArgs), after the
@@ -502,32 +553,35 @@ private:
   Use *operandBase() const {
     if (hasEdges()) {
       Successor *s = succs();
-      return reinterpret_cast<Use *>(
-          s + reinterpret_cast<const uint64_t *>(s)[-1]);
+      return reinterpret_cast<Use *>(s + static_cast<uint32_t>(edgeHeader(s)));
     }
-    return reinterpret_cast<Use *>(const_cast<Instruction *>(this)) - numOps_;
+    return reinterpret_cast<Use *>(const_cast<Instruction *>(this)) -
+           numOperands();
   }
 
   CPtr<Block> parent_;
-  uint32_t numOps_ = 0;
   LocId loc_ = 0;
   // Followed, for the opcodes that have them, by the auxiliary words
   // (hasAuxWords); preceded by the operands unless the opcode has edges.
 };
 
-inline bool Instruction::hasAuxWords(Opcode op) {
-  // Add .. Trunc: arithmetic, icmp, select and casts.
-  if (static_cast<unsigned>(op) <= static_cast<unsigned>(Opcode::Trunc))
-    return false;
+inline unsigned Instruction::numAuxWords(Opcode op) {
   switch (op) {
+  case Opcode::ICmp:
+    return 1;
+  case Opcode::EnumPayload:
+    return 3;
   case Opcode::Load:
   case Opcode::Store:
   case Opcode::HeapFree:
   case Opcode::Ret:
   case Opcode::Unreachable:
-    return false;
+    return 0;
   default:
-    return true;
+    // Add .. Trunc: arithmetic, select and casts.
+    return static_cast<unsigned>(op) <= static_cast<unsigned>(Opcode::Trunc)
+               ? 0
+               : 2;
   }
 }
 
@@ -733,8 +787,9 @@ public:
   /// Number of instructions currently in the body.
   size_t instructionCount() const;
   /// Frees the body and everything it allocated, leaving a declaration with
-  /// the same name, type and arguments (new Argument objects: the old ones
-  /// are gone). Nothing may point into the body any more; every instruction
+  /// the same name, type and arguments (the same Argument objects, which
+  /// live in the module's arena). Nothing may point into the body any more;
+  /// every instruction
   /// must be in a block (the uses of those are unlinked from the values they
   /// read, constants included). mir-opt's streaming mode calls it once a
   /// function has been optimized and printed.
@@ -767,7 +822,6 @@ private:
   uint32_t nextValueId_ = 0;
   uint32_t nextBlockId_ = 0;
   IRArena arena_;
-  std::vector<Block *> allBlocks_; // to run Block destructors, erased or not
 };
 
 /// A translation unit: types, constants, bindings, locations and functions.

@@ -1005,7 +1005,7 @@ bool Parser::parseFnHeader(Item &it) {
   for (unsigned i = 0; i < types.size(); ++i) {
     StringRef pn = params_[it.firstParam + i].name;
     if (!isDigits(pn))
-      f->arg(i)->setName(f->save(pn));
+      f->arg(i)->setName(m_.save(pn)); // outlives the body (dropBody)
     if (bindings[i])
       headerBindings_.push_back({f->arg(i), bindings[i], bindingLocs[i]});
   }
@@ -1147,6 +1147,9 @@ void Parser::parseBody(Item &it) {
   if (F_->blocks().empty() && numErrors_ == errorsBefore)
     error(it.bodyLoc, "a function body needs at least one block");
   resolveFixups();
+  // The body is complete: the next function's objects may share its last
+  // page.
+  F_->arena().trim();
 }
 
 bool Parser::parseLabel() {

@@ -76,7 +76,8 @@ class InstructionPrinter:
         return None
 
     def operands(self):
-        n = int(self.val["numOps_"])
+        """The operands as (Use *, count); count is None when the count is
+        in a word after the auxiliary ones (65,535 operands or more)."""
         use = gdb.lookup_type("qmir::Use")
         inst = self.val.address
         op = str(self.val["opcode_"].cast(gdb.lookup_type("qmir::Opcode")))
@@ -84,10 +85,14 @@ class InstructionPrinter:
             words = (inst + 1).cast(gdb.lookup_type("unsigned int").pointer())
             base = int(gdb.parse_and_eval("qmir::cage::base"))
             succs = base + (int(words[1]) << 2)
-            count = int(gdb.Value(succs - 8).cast(
+            header = int(gdb.Value(succs - 8).cast(
                 gdb.lookup_type("unsigned long").pointer()).dereference())
+            count, n = header & 0xffffffff, header >> 32
             first = succs + count * gdb.lookup_type("qmir::Successor").sizeof
         else:
+            n = int(self.val["ops16_"])
+            if n == 0xffff:
+                return None, None
             first = int(inst.cast(gdb.lookup_type("char").pointer())) - n * use.sizeof
         return gdb.Value(first).cast(use.pointer()), n
 
@@ -95,6 +100,10 @@ class InstructionPrinter:
         for f in self.val.type.strip_typedefs().fields():
             yield f.name, self.val[f]
         ops, n = self.operands()
+        if n is None:
+            yield "operands", "(65535 or more)"
+            return
+        yield "operands", n
         for k in range(n):
             yield "operand[%d]" % k, ops[k]["val_"]
 
