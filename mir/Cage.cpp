@@ -28,7 +28,7 @@ size_t reserved = 0;
 namespace {
 
 constexpr size_t kPage = 4096;
-constexpr unsigned kMinClass = 12; // 4 KiB, IRArena's first slab
+constexpr unsigned kMinClass = 12; // 4 KiB, the smallest run handed out
 constexpr unsigned kMaxClass = 34; // 16 GiB, the whole cage
 constexpr size_t kCommitStep = size_t(4) << 20;
 // The smallest cage worth having (a few hundred thousand instructions).
@@ -193,21 +193,22 @@ uint32_t runKey(const Run &run) {
                                12);
 }
 
-/// One arena lets `run` go; the last one frees it.
-void releaseLocked(State &s, const Run &run) {
+/// One arena lets `run` go, having used [begin, end) of it; the last one
+/// frees it.
+void releaseLocked(State &s, const Run &run, char *begin, char *end) {
   auto it = s.sharedRuns.find(runKey(run));
   if (it != s.sharedRuns.end()) {
-    if (--it->second > 0)
+    if (--it->second > 0) {
+      // Others still use the run: what this arena had is dead all the same.
+      __asan_poison_memory_region(begin, end - begin);
       return;
+    }
     s.sharedRuns.erase(it);
     for (unsigned k = 0; k < s.numTails;) {
-      if (s.tails[k].run.start == run.start) {
-        __asan_unpoison_memory_region(s.tails[k].begin,
-                                      s.tails[k].end - s.tails[k].begin);
+      if (s.tails[k].run.start == run.start)
         s.tails[k] = s.tails[--s.numTails];
-      } else {
+      else
         ++k;
-      }
     }
   }
   deallocateLocked(s, run.start, run.size);
@@ -228,12 +229,12 @@ void deallocate(const void *p, size_t size) {
   deallocateLocked(s, p, size);
 }
 
-void releaseRun(const Run &run) {
+void releaseRun(const Run &run, char *begin, char *end) {
   if (!run.start)
     return;
   State &s = state();
   std::lock_guard<std::mutex> lock(s.mu);
-  releaseLocked(s, run);
+  releaseLocked(s, run, begin, end);
 }
 
 bool offerTail(const Run &run, char *begin, char *end) {
@@ -251,8 +252,8 @@ bool offerTail(const Run &run, char *begin, char *end) {
         slot = k;
     if (end - begin <= s.tails[slot].end - s.tails[slot].begin)
       return false;
-    __asan_unpoison_memory_region(s.tails[slot].begin,
-                                  s.tails[slot].end - s.tails[slot].begin);
+    // The dropped tail stays poisoned: nobody may use it until its run is
+    // freed and handed out again.
   } else {
     ++s.numTails;
   }
@@ -264,7 +265,7 @@ bool offerTail(const Run &run, char *begin, char *end) {
   return true;
 }
 
-bool borrowTail(size_t need, Run &run, char *&begin, char *&end) {
+bool borrowTail(size_t need, size_t want, Run &run, char *&begin, char *&end) {
   State &s = state();
   std::lock_guard<std::mutex> lock(s.mu);
   int best = -1;
@@ -276,12 +277,20 @@ bool borrowTail(size_t need, Run &run, char *&begin, char *&end) {
   }
   if (best < 0)
     return false;
-  State::Tail t = s.tails[best];
-  s.tails[best] = s.tails[--s.numTails];
-  ++s.sharedRuns[runKey(t.run)];
+  State::Tail &t = s.tails[best];
   run = t.run;
   begin = t.begin;
   end = t.end;
+  size_t size = end - begin;
+  size_t slice = want ? llvm::alignTo(std::max(need, want), 64) : size;
+  if (slice + kMinTail <= size) {
+    // Lend the front; the rest stays offered.
+    end = begin + slice;
+    t.begin = end;
+  } else {
+    t = s.tails[--s.numTails];
+  }
+  ++s.sharedRuns[runKey(run)];
   __asan_unpoison_memory_region(begin, end - begin);
   return true;
 }
@@ -300,13 +309,13 @@ llvm::StringRef intern(llvm::StringRef str) {
   std::lock_guard<std::mutex> lock(internMu);
   if (!s.interned) {
     s.interned = new llvm::StringMap<llvm::StringRef>();
-    s.internArena = new IRArena();
+    s.internArena = new IRArena(IRArena::OwnRunsOnly);
   }
   auto [it, added] = s.interned->try_emplace(str);
   if (added) {
     // A record (Cage.h), 4-byte aligned like every target of a CPtr.
     char *mem = static_cast<char *>(s.internArena->Allocate(
-        recordHeaderSize(str.size()) + str.size(), llvm::Align(4)));
+        recordBytes(str.size()), recordAlign(str.size())));
     it->second = writeRecord(mem, str);
   }
   return it->second;
@@ -351,69 +360,80 @@ namespace qmir {
 // next function anyway.
 static constexpr size_t kStandardRun = 16384;
 
+// Pieces a trimmed arena takes first: 256 bytes, doubling up to this.
+static constexpr size_t kFirstPieceAfterTrim = 256;
+
+void IRArena::offerRest() {
+  if (!cur_)
+    return;
+  uintptr_t rest = llvm::alignTo(cur_, 64);
+  Piece &p = pieces_[current_];
+  if (rest < end_ && cage::offerTail(p.run, reinterpret_cast<char *>(rest),
+                                     reinterpret_cast<char *>(end_))) {
+    heldBytes_ -= end_ - rest;
+    end_ = rest;
+    p.end = reinterpret_cast<char *>(rest);
+  }
+}
+
 void *IRArena::allocateSlow(size_t size, llvm::Align align) {
   // Room for the object at any alignment in the run.
   size_t need = size + align.value() - 1;
-  cage::Run run;
   if (need > kStandardRun / 4) {
     // Big objects get a run of their own; the current run stays current.
-    run = {static_cast<char *>(cage::allocate(need)), need};
-    runs_.push_back(run);
-    heldBytes_ += cage::runBytes(need);
+    cage::Run run{static_cast<char *>(cage::allocate(need)), need};
+    size_t bytes = cage::runBytes(need);
+    pieces_.push_back({run, run.start, run.start + bytes});
+    heldBytes_ += bytes;
     bytes_ += size;
     return reinterpret_cast<void *>(
         llvm::alignTo(reinterpret_cast<uintptr_t>(run.start), align));
   }
   // What is left of the current run is too small for this object; it may
-  // still be big enough for another arena's first objects.
-  if (cur_) {
-    uintptr_t rest = llvm::alignTo(cur_, 64);
-    if (rest < end_ && cage::offerTail(current_, reinterpret_cast<char *>(rest),
-                                       reinterpret_cast<char *>(end_)))
-      heldBytes_ -= end_ - rest;
-  }
-  char *begin, *end;
-  if (!cage::borrowTail(need, run, begin, end)) {
+  // still be big enough for another arena's.
+  offerRest();
+  // After a trim, small pieces first (see trim()); else whole runs.
+  size_t want = nextPiece_;
+  if (nextPiece_)
+    nextPiece_ = nextPiece_ * 2 >= kStandardRun ? 0 : nextPiece_ * 2;
+  Piece p;
+  if (!borrows_ || !cage::borrowTail(need, want, p.run, p.begin, p.end)) {
     // LLVM's BumpPtrAllocator's growth: double the run size every 128
     // runs, so a huge function does not keep thousands of runs.
-    size_t size = kStandardRun << std::min<unsigned>(ownRuns_ / 128, 20);
-    run = {static_cast<char *>(cage::allocate(size)), size};
+    size_t bytes = kStandardRun << std::min<unsigned>(ownRuns_ / 128, 20);
+    p.run = {static_cast<char *>(cage::allocate(bytes)), bytes};
+    p.begin = p.run.start;
+    p.end = p.run.start + bytes;
     ++ownRuns_;
-    begin = run.start;
-    end = run.start + size;
+    // A small piece is wanted: the rest of the new run goes to others.
+    size_t piece = llvm::alignTo(std::max(need, want), 64);
+    if (want && piece < bytes &&
+        cage::offerTail(p.run, p.run.start + piece, p.end))
+      p.end = p.run.start + piece;
   }
-  runs_.push_back(run);
-  heldBytes_ += end - begin;
-  current_ = run;
-  cur_ = reinterpret_cast<uintptr_t>(begin);
-  end_ = reinterpret_cast<uintptr_t>(end);
+  pieces_.push_back(p);
+  current_ = pieces_.size() - 1;
+  heldBytes_ += p.end - p.begin;
+  cur_ = reinterpret_cast<uintptr_t>(p.begin);
+  end_ = reinterpret_cast<uintptr_t>(p.end);
   return Allocate(size, align);
 }
 
 void IRArena::trim() {
-  if (!cur_)
-    return;
-  uintptr_t begin = llvm::alignTo(cur_, 64);
-  if (begin >= end_)
-    return;
-  if (!cage::offerTail(current_, reinterpret_cast<char *>(begin),
-                       reinterpret_cast<char *>(end_)))
-    return;
-  heldBytes_ -= end_ - begin;
-  end_ = begin;
+  offerRest();
+  nextPiece_ = kFirstPieceAfterTrim;
 }
 
 void IRArena::Reset() {
-  for (const cage::Run &run : runs_)
-    cage::releaseRun(run);
-  runs_.clear();
+  for (const Piece &p : pieces_)
+    cage::releaseRun(p.run, p.begin, p.end);
+  pieces_.clear();
   cur_ = end_ = 0;
-  current_ = {};
+  current_ = 0;
   bytes_ = 0;
-  ownRuns_ = 0;
   heldBytes_ = 0;
+  ownRuns_ = 0;
+  nextPiece_ = 0;
 }
-
-size_t IRArena::getTotalMemory() const { return heldBytes_; }
 
 } // namespace qmir

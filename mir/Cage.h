@@ -73,6 +73,11 @@ inline llvm::StringRef recordText(const char *rec) {
   return {rec + 5, len};
 }
 inline size_t recordHeaderSize(size_t len) { return len < 255 ? 1 : 5; }
+inline size_t recordBytes(size_t len) { return recordHeaderSize(len) + len; }
+/// Records start at 4-byte boundaries (a CPtr's), long ones at 8, so that a
+/// header never straddles a 64-byte boundary (recordOf looks at a header
+/// only within its text's 64-byte block).
+inline llvm::Align recordAlign(size_t len) { return llvm::Align(len < 255 ? 4 : 8); }
 /// Writes the record of `s` at `mem` (recordHeaderSize + size bytes).
 inline llvm::StringRef writeRecord(char *mem, llvm::StringRef s) {
   if (s.size() < 255) {
@@ -113,29 +118,37 @@ struct Run {
   size_t size = 0;
 };
 
-/// The unused end of an arena's last run, offered to the next arena that
-/// needs memory (see IRArena::trim); `run` is the run it belongs to, which
-/// stays allocated until every arena that used part of it has let it go.
-/// Returns false if there is no tail of at least `need` bytes.
-bool borrowTail(size_t need, Run &run, char *&begin, char *&end);
-/// Offers [begin, end), the unused end of `run`, to other arenas. False if
-/// it is too small to be worth it or the cage holds enough bigger tails: the
-/// caller keeps it.
+/// Part of the unused end of some arena's run, offered to arenas that need
+/// memory (see IRArena::trim): the largest offered tail of at least `need`
+/// bytes, all of it if `want` is 0, else its first max(need, want) bytes
+/// (the rest stays offered). `run` is the run it belongs to, which stays
+/// allocated until every arena that used part of it has let it go.
+/// Returns false if no tail is big enough.
+bool borrowTail(size_t need, size_t want, Run &run, char *&begin, char *&end);
+/// Offers [begin, end), the unused end of `run` (which the caller holds), to
+/// other arenas. False if it is too small to be worth it or the cage holds
+/// enough bigger tails: the caller keeps it.
 bool offerTail(const Run &run, char *begin, char *end);
-/// An arena is done with `run` (which it allocated or borrowed a tail of).
-void releaseRun(const Run &run);
-
+/// An arena is done with `run`, of which it used [begin, end). The last
+/// arena holding a run frees it; until then, the part this arena used is
+/// poisoned for AddressSanitizer, as freed memory is.
+void releaseRun(const Run &run, char *begin, char *end);
 } // namespace cage
 
 /// The bump allocator every IR object comes from (functions, modules, types).
-/// It takes runs of 4 KiB (growing for big functions, like LLVM's
+/// It takes runs of 16 KiB (growing for big functions, like LLVM's
 /// BumpPtrAllocator) from the cage and frees them all when it dies or is
-/// Reset. trim() offers the unused end of its last run to the next arena
-/// that needs memory, so that a module's small functions share pages rather
-/// than each leaving most of a page unused (bench/RESULTS.md, "IR memory").
+/// Reset. trim() offers the unused end of its current run to other arenas,
+/// so that a module's small functions share runs rather than each leaving
+/// most of one unused (bench/RESULTS.md, "IR memory").
 class IRArena {
 public:
-  IRArena() = default;
+  /// Whether the arena may take tails that other arenas offered. An arena
+  /// that lives long (a module's, the types', the interned strings') must
+  /// not: a borrowed tail keeps the rest of its run (a dead function's
+  /// body, say) allocated for as long as the borrower lives.
+  enum TailUse { BorrowTails, OwnRunsOnly };
+  explicit IRArena(TailUse use = BorrowTails) : borrows_(use == BorrowTails) {}
   IRArena(const IRArena &) = delete;
   IRArena &operator=(const IRArena &) = delete;
   ~IRArena() { Reset(); }
@@ -154,24 +167,35 @@ public:
   }
   /// Frees everything.
   void Reset();
-  /// Offers the unused end of the current run to other arenas; later
-  /// allocations here start a new run. For when a body is complete (the
-  /// parser calls it after each function).
+  /// Offers the unused end of the current run to other arenas. For when a
+  /// body is complete (the parser and the lowering call it after each
+  /// function). Later allocations here (a pass adding a few instructions)
+  /// take small pieces first, 256 bytes and doubling, so a body that grows
+  /// a little after a trim does not take a whole run for it.
   void trim();
 
   /// Bytes of runs held (a borrowed tail counts as its own size).
-  size_t getTotalMemory() const;
+  size_t getTotalMemory() const { return heldBytes_; }
   /// Bytes handed out by Allocate.
   size_t getBytesAllocated() const { return bytes_; }
 
 private:
   void *allocateSlow(size_t size, llvm::Align align);
-  uintptr_t cur_ = 0, end_ = 0;
-  cage::Run current_; // the run [cur_, end_) is in
+  /// Offers [cur_, end_) (64-byte aligned) to other arenas.
+  void offerRest();
+  /// The part [begin, end) of `run` that this arena allocates from.
+  struct Piece {
+    cage::Run run;
+    char *begin, *end;
+  };
+  uintptr_t cur_ = 0, end_ = 0; // in pieces_[current_]
+  size_t current_ = 0;
   size_t bytes_ = 0;
-  unsigned ownRuns_ = 0; // runs of the standard size taken, for growth
   size_t heldBytes_ = 0;
-  llvm::SmallVector<cage::Run, 0> runs_;
+  unsigned ownRuns_ = 0; // runs of the standard size taken, for growth
+  size_t nextPiece_ = 0; // after a trim: the next piece's size; 0: whole runs
+  bool borrows_;
+  llvm::SmallVector<Piece, 0> pieces_;
 };
 
 namespace cage {
@@ -180,26 +204,31 @@ namespace cage {
 inline llvm::StringRef save(IRArena &arena, llvm::StringRef s) {
   if (s.empty())
     return {};
-  char *mem = static_cast<char *>(
-      arena.Allocate(recordHeaderSize(s.size()) + s.size(), llvm::Align(4)));
-  return writeRecord(mem, s);
+  return writeRecord(static_cast<char *>(arena.Allocate(
+                         recordBytes(s.size()), recordAlign(s.size()))),
+                     s);
 }
 /// The record whose text `s` is (so `s` can be referred to in place), or
 /// nullptr if `s` is some other string.
 inline const char *recordOf(llvm::StringRef s) {
   if (s.empty())
     return nullptr;
-  // Only look at the header when it would sit on the text's own page: the
-  // page before may be unmapped, or poisoned for AddressSanitizer.
+  // Only look at the header when it would sit in the text's own 64-byte
+  // block: arenas split runs at 64-byte boundaries, and what lies before
+  // one may be unmapped, or poisoned for AddressSanitizer.
   size_t header = recordHeaderSize(s.size());
   auto addr = reinterpret_cast<uintptr_t>(s.data());
-  if ((addr & 4095) < header)
+  if ((addr & 63) < header)
     return nullptr;
   const char *rec = s.data() - header;
-  if (!contains(rec) || (reinterpret_cast<uintptr_t>(rec) & 3) ||
-      recordText(rec).size() != s.size())
+  if (!contains(rec) || (reinterpret_cast<uintptr_t>(rec) & 3))
     return nullptr;
-  return rec;
+  auto first = static_cast<uint8_t>(rec[0]);
+  if (header == 1)
+    return first == s.size() ? rec : nullptr;
+  uint32_t len;
+  std::memcpy(&len, rec + 1, sizeof len);
+  return first == 255 && len == s.size() ? rec : nullptr;
 }
 /// A record holding `s`: `s`'s own if it has one, else an interned copy.
 inline const char *record(llvm::StringRef s) {

@@ -899,7 +899,7 @@ public:
 
 private:
   TypeContext types_;
-  IRArena arena_;
+  IRArena arena_{IRArena::OwnRunsOnly}; // lives as long as the module
   FunctionList functions_;
   llvm::StringMap<Function *> functionsByName_;
   llvm::DenseMap<std::pair<const Type *, int64_t>, ConstInt *> ints_;

@@ -126,7 +126,7 @@ private:
   Type *make(TypeKind kind);
   llvm::ArrayRef<const Type *> copy(llvm::ArrayRef<const Type *> types);
 
-  IRArena arena_;
+  IRArena arena_{IRArena::OwnRunsOnly}; // lives as long as the module
   const Type *void_, *i1_, *i8_, *i32_, *i64_, *ptr_;
   llvm::StringMap<const Type *> named_;
   std::vector<const Type *> namedOrder_;

@@ -13,6 +13,7 @@
 #include "passes/Pass.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include <memory>
 #include <type_traits>
@@ -40,6 +41,7 @@ public:
     ++computations_[A::key()];
     auto &slot = cache_[k];
     slot = std::move(model);
+    keysOf_[&f].push_back(A::key());
     return static_cast<Model<A> *>(slot.get())->result;
   }
 
@@ -57,7 +59,10 @@ public:
   /// Drops every function's results that `pa` does not preserve (after a
   /// module pass, which may have changed or erased any function).
   void invalidateAll(const PreservedAnalyses &pa);
-  void clear() { cache_.clear(); }
+  void clear() {
+    cache_.clear();
+    keysOf_.clear();
+  }
 
   /// Number of times analysis `k` was computed (for tests and statistics).
   unsigned numComputations(const AnalysisKey *k) const {
@@ -89,6 +94,11 @@ private:
 
   using Key = std::pair<const Function *, const AnalysisKey *>;
   llvm::DenseMap<Key, std::unique_ptr<Concept>> cache_;
+  // The analyses cached for each function, so that invalidating one
+  // function's results does not walk every function's (which made a
+  // function pipeline over many functions quadratic).
+  llvm::DenseMap<const Function *, llvm::SmallVector<const AnalysisKey *, 4>>
+      keysOf_;
   llvm::DenseMap<const AnalysisKey *, unsigned> computations_;
 };
 

@@ -48,12 +48,20 @@ AnalysisManager::~AnalysisManager() = default;
 void AnalysisManager::invalidate(const Function &f, const PreservedAnalyses &pa) {
   if (pa.areAllPreserved())
     return;
-  SmallVector<Key, 8> drop;
-  for (auto &e : cache_)
-    if (e.first.first == &f && e.second->invalidatedBy(pa))
-      drop.push_back(e.first);
-  for (const Key &k : drop)
-    cache_.erase(k);
+  auto keys = keysOf_.find(&f);
+  if (keys == keysOf_.end())
+    return;
+  llvm::erase_if(keys->second, [&](const AnalysisKey *a) {
+    auto it = cache_.find(Key(&f, a));
+    if (it == cache_.end())
+      return true;
+    if (!it->second->invalidatedBy(pa))
+      return false;
+    cache_.erase(it);
+    return true;
+  });
+  if (keys->second.empty())
+    keysOf_.erase(keys);
 }
 
 void AnalysisManager::invalidateAll(const PreservedAnalyses &pa) {
@@ -65,6 +73,9 @@ void AnalysisManager::invalidateAll(const PreservedAnalyses &pa) {
       drop.push_back(e.first);
   for (const Key &k : drop)
     cache_.erase(k);
+  keysOf_.clear();
+  for (auto &e : cache_)
+    keysOf_[e.first.first].push_back(e.first.second);
 }
 
 //===----------------------------------------------------------------------===//

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <sys/resource.h>
 #include <thread>
@@ -136,7 +137,7 @@ TEST(Cage, MemoryComesBackWhenBodiesAndModulesDie) {
     EXPECT_GT(built, before + 50 * 400 * sizeof(Instruction));
     for (Function *f : fns)
       f->dropBody();
-    // A declaration keeps its arena's first slab (its name and arguments).
+    // A declaration's name and arguments are in the module's arena.
     EXPECT_LT(cage::bytesInUse(), before + (built - before) / 4);
     // The slabs given back are what the next bodies are built from: the
     // cage hardly grows for them.
@@ -211,6 +212,69 @@ TEST(Cage, SmallFunctionsShareTheirRuns) {
   // alignment.
   EXPECT_LT(used, objects + objects / 8 + 2 * size_t(16384));
   EXPECT_LT(used, 200 * size_t(16384) / 8);
+}
+
+TEST(Cage, ABodyThatGrowsAfterItsTrimTakesLittle) {
+  // A pass that adds an instruction to each of 2000 trimmed bodies: each
+  // takes a small piece (256 bytes first), not a run of its own (which
+  // would be 2000 x 16 KiB).
+  Module m;
+  std::vector<Function *> fns;
+  for (unsigned i = 0; i < 2000; ++i) {
+    fns.push_back(addChain(m, "f" + std::to_string(i), 10));
+    fns.back()->arena().trim();
+  }
+  size_t before = cage::bytesInUse();
+  Builder b(m);
+  for (Function *f : fns) {
+    b.setInsertPoint(f->entry()->terminator());
+    b.binary(Opcode::Mul, f->arg(0), m.constI64(3));
+  }
+  EXPECT_LT(cage::bytesInUse() - before, 2000 * size_t(512));
+  // Bodies that keep growing get bigger pieces, then whole runs again.
+  Function *g = fns[0];
+  b.setInsertPoint(g->entry()->terminator());
+  for (unsigned i = 0; i < 5000; ++i)
+    b.binary(Opcode::Mul, g->arg(0), m.constI64(i));
+  EXPECT_EQ(g->instructionCount(), 5012u);
+  EXPECT_LT(g->arena().getTotalMemory(),
+            g->arena().getBytesAllocated() + (size_t(32) << 10));
+}
+
+TEST(Cage, LongLivedArenasDoNotBorrowTails) {
+  // A module's arena that took a function's offered tail would keep that
+  // function's whole run (16 KiB, aligned to its size) as long as the
+  // module lives, even after the function's body is dropped.
+  Module m;
+  Function *f = addChain(m, "f", 10);
+  uintptr_t fRun = reinterpret_cast<uintptr_t>(&f->entry()->back()) >> 14;
+  f->arena().trim();
+  Module keeper;
+  void *kept = keeper.arena().Allocate(100, llvm::Align(4));
+  EXPECT_NE(reinterpret_cast<uintptr_t>(kept) >> 14, fRun);
+  // A function's arena does borrow it.
+  Function *g = addChain(m, "g", 1);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(g->entry()) >> 14, fRun);
+}
+
+TEST(Cage, AStringIsUsedInPlaceOnlyIfItIsARecord) {
+  Module m;
+  Function *f = addChain(m, "f", 1);
+  // A saved string whose bytes look like a long record's header right
+  // before the substring: the substring is copied, and read correctly.
+  llvm::StringRef saved = f->save(llvm::StringRef("abc\xff\x02\0\0\0xyz", 11));
+  llvm::StringRef inner = saved.substr(4, 2);
+  Instruction &add = f->entry()->front();
+  add.setName(inner);
+  EXPECT_EQ(add.name(), inner);
+  EXPECT_NE(add.name().data(), inner.data());
+  // A record's own text is used in place, short or long.
+  add.setName(saved);
+  EXPECT_EQ(add.name().data(), saved.data());
+  llvm::StringRef big = f->save(std::string(300, 'q'));
+  add.setName(big);
+  EXPECT_EQ(add.name().data(), big.data());
+  EXPECT_EQ(add.name().size(), 300u);
 }
 
 TEST(Cage, ThreadsBuildAndFreeIRAtOnce) {
