@@ -77,6 +77,28 @@ static cl::opt<uint64_t> Seed(
 static cl::opt<std::string> Output("o", cl::desc("Output file"), cl::value_desc("file"),
                                    cl::cat(QzcCat));
 
+/// Writes text output (--emit=ast, --emit=mir) to -o's file, or to stdout
+/// without one (or with "-").
+static bool writeTextOutput(llvm::function_ref<void(raw_ostream &)> write) {
+  if (Output.empty() || Output == "-") {
+    write(outs());
+    return true;
+  }
+  std::error_code ec;
+  raw_fd_ostream os(Output, ec);
+  if (!ec) {
+    write(os);
+    os.close();
+    ec = os.error();
+  }
+  if (ec) {
+    errs() << "qzc: error: cannot write '" << Output << "': " << ec.message()
+           << "\n";
+    return false;
+  }
+  return true;
+}
+
 int main(int argc, char **argv) {
   qmir::cage::installOutOfMemoryHandlers("qzc");
   qmir::registerInterpBackend();
@@ -187,10 +209,10 @@ int main(int argc, char **argv) {
   if (!ast || diags.errorCount() != 0 || !mir)
     return 1;
 
-  if (Emit == EmitKind::Ast) {
-    qmir::ast::dump(outs(), *ast);
-    return 0;
-  }
+  if (Emit == EmitKind::Ast)
+    return writeTextOutput([&](raw_ostream &os) { qmir::ast::dump(os, *ast); })
+               ? 0
+               : 1;
 
   std::vector<qmir::VerifierError> verrs;
   if (!qmir::verifyModule(*mir, &verrs)) {
@@ -213,8 +235,10 @@ int main(int argc, char **argv) {
   if (Emit == EmitKind::Mir) {
     qmir::PrintOptions po;
     po.printLocs = PrintLocs;
-    qmir::printModule(outs(), *mir, po);
-    return 0;
+    return writeTextOutput(
+               [&](raw_ostream &os) { qmir::printModule(os, *mir, po); })
+               ? 0
+               : 1;
   }
 
   bo.optLevel = OptLevel;
