@@ -12,7 +12,7 @@ using namespace qmir;
 // IR memory per instruction is a benchmarked target (bench/RESULTS.md, "IR
 // memory"): these keep the two objects every instruction pays for from
 // growing unnoticed.
-static_assert(sizeof(Instruction) <= 36, "Instruction grew");
+static_assert(sizeof(Instruction) <= 32, "Instruction grew");
 static_assert(sizeof(Block) <= 48, "Block grew");
 static_assert(sizeof(Use) <= 16, "Use grew");
 static_assert(sizeof(Successor) <= 24, "Successor grew");
@@ -135,6 +135,13 @@ void Value::setBinding(BindingId b) {
     llvm::report_fatal_error(
         "setBinding: only arguments, block arguments, alloca and dbg carry a "
         "source binding");
+}
+
+void Instruction::noRoomForLoc() const {
+  llvm::report_fatal_error(
+      llvm::Twine("setLoc on '") + opcodeName() +
+      "', which was created without room for a location: its module did not "
+      "record locations then (Module::setRecordsLocations)");
 }
 
 void Instruction::misuse(const char *setter) const {
@@ -493,7 +500,8 @@ Instruction *Function::createInst(Opcode op, const Type *resultTy,
       !edges && operands.size() >= Instruction::kManyOperands;
   if (!edges && operands.size() > UINT32_MAX)
     llvm::report_fatal_error("an instruction with more than 2^32 operands");
-  unsigned words = auxWords + (manyOperands ? 1 : 0);
+  bool locSlot = parent_->recordsLocations();
+  unsigned words = auxWords + (manyOperands ? 1 : 0) + (locSlot ? 1 : 0);
   size_t inlineUses = edges ? 0 : operands.size();
   auto *mem = static_cast<char *>(arena_.Allocate(
       inlineUses * sizeof(Use) + sizeof(Instruction) + words * sizeof(uint32_t),
@@ -507,6 +515,10 @@ Instruction *Function::createInst(Opcode op, const Type *resultTy,
     inst->trailing()[auxWords] = static_cast<uint32_t>(operands.size());
   } else if (!edges) {
     inst->setOps16(static_cast<uint16_t>(operands.size()));
+  }
+  if (locSlot) {
+    inst->setHasLocSlot();
+    inst->trailing()[inst->locWord()] = 0;
   }
   Use *uses = edges ? allocateEdges(inst, numSuccessors, operands.size())
                     : reinterpret_cast<Use *>(mem);

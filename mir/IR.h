@@ -179,7 +179,9 @@ protected:
 private:
   friend class Use;
   ValueKind vkind_;
-  uint8_t opcode_ = 0; // used by Instruction; lives here to pack tightly
+  // Instruction: the opcode, and in the top bit whether it has room for a
+  // source location (Instruction::kLocSlot); lives here to pack tightly.
+  uint8_t opcode_ = 0;
   uint16_t ops16_ = 0; // Instruction: the operand count (see numOperands)
   uint32_t id_;
   CPtr<const Type> type_;
@@ -338,7 +340,7 @@ template <typename InstT, bool Reverse = false> class InstIterator;
 
 class Instruction final : public Value, public InstNode {
 public:
-  Opcode opcode() const { return static_cast<Opcode>(opcode_); }
+  Opcode opcode() const { return static_cast<Opcode>(opcode_ & ~kLocSlot); }
   llvm::StringRef opcodeName() const { return qmir::opcodeName(opcode()); }
   bool isTerminator() const { return qmir::isTerminator(opcode()); }
   Block *parent() const { return parent_; }
@@ -450,8 +452,17 @@ public:
   /// Replaces the arguments passed along edge i (reallocates operands).
   void setSuccessorArgs(unsigned i, llvm::ArrayRef<Value *> args);
 
-  LocId loc() const { return loc_; }
-  void setLoc(LocId l) { loc_ = l; }
+  /// The source location (0: none).
+  LocId loc() const { return hasLocSlot() ? trailing()[locWord()] : 0; }
+  /// Instructions created while their module records locations (the
+  /// default; see Module::setRecordsLocations) have room for one. On any
+  /// other, setLoc(0) does nothing and another location is a fatal error.
+  void setLoc(LocId l) {
+    if (hasLocSlot())
+      trailing()[locWord()] = l;
+    else if (l != 0)
+      noRoomForLoc();
+  }
 
   /// True if removing the instruction (when its result is unused) could change
   /// what the program does: stores, calls, terminators, panics, and arithmetic
@@ -485,6 +496,7 @@ private:
     opcode_ = static_cast<uint8_t>(op);
   }
   [[noreturn]] void misuse(const char *setter) const;
+  [[noreturn]] void noRoomForLoc() const;
   void setAuxRef(const void *p, const char *setter) {
     if (hasEdges() || !hasAuxWords()) {
       if (p || hasEdges())
@@ -533,6 +545,14 @@ private:
     return op == Opcode::EnumMake || op == Opcode::EnumPayload;
   }
   static constexpr unsigned kManyOperands = 0xffff;
+  static constexpr uint8_t kLocSlot = 0x80;
+  bool hasLocSlot() const { return opcode_ & kLocSlot; }
+  void setHasLocSlot() { opcode_ |= kLocSlot; }
+  /// The word after the auxiliary ones (and the operand count, if it has
+  /// one) that holds the location.
+  unsigned locWord() const {
+    return numAuxWords() + (!hasEdges() && ops16_ == kManyOperands ? 1 : 0);
+  }
   void setOps16(uint16_t n) { ops16_ = n; }
   uint32_t *trailing() const {
     return reinterpret_cast<uint32_t *>(const_cast<Instruction *>(this) + 1);
@@ -560,7 +580,6 @@ private:
   }
 
   CPtr<Block> parent_;
-  LocId loc_ = 0;
   // Followed, for the opcodes that have them, by the auxiliary words
   // (hasAuxWords); preceded by the operands unless the opcode has edges.
 };
@@ -877,6 +896,13 @@ public:
   // Source files and locations.
   uint32_t addSourceFile(llvm::StringRef path);
   llvm::ArrayRef<std::string> sourceFiles() const { return files_; }
+  /// Whether instructions created from now on have room for a source
+  /// location (4 bytes each): true unless turned off. The MIR parser turns
+  /// it off for text without any location, the one case where a module is
+  /// known to never have one; setLoc with a location on an instruction
+  /// made without room is a fatal error.
+  void setRecordsLocations(bool b) { recordsLocations_ = b; }
+  bool recordsLocations() const { return recordsLocations_; }
   /// Records a location; never returns 0. A repeat of the previous location
   /// gets the same id (other repeats may get new ids: compare SourceLocs, not
   /// ids).
@@ -911,6 +937,7 @@ private:
   std::vector<std::string> files_;
   std::vector<SourceLoc> locs_;
   LocId lastLoc_ = 0;
+  bool recordsLocations_ = true;
 };
 
 // Casting helpers in the LLVM style.

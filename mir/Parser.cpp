@@ -152,6 +152,10 @@ public:
     const llvm::MemoryBuffer *buf = sm.getMemoryBuffer(bufferId);
     bufStart_ = buf->getBufferStart();
     bufEnd_ = buf->getBufferEnd();
+    // Text without a single '!' has no `!LINE:COL` location: its
+    // instructions need no room for one (4 bytes each).
+    m_.setRecordsLocations(
+        std::memchr(bufStart_, '!', bufEnd_ - bufStart_) != nullptr);
   }
 
   std::unique_ptr<Module> run();

@@ -444,6 +444,40 @@ TEST(CageDeathTest, SettingAFieldAnOpcodeUsesForSomethingElseIsFatal) {
   EXPECT_EQ(add->auxType(), nullptr);
 }
 
+TEST(CageDeathTest, ModulesWithoutLocationsHaveNoRoomForThem) {
+  // Text without locations parses into instructions without room for one.
+  std::unique_ptr<Module> plain = parseText("fn @f(%x: i64) -> i64 {\n"
+                                            "entry:\n"
+                                            "  %a = add i64 %x, 1\n"
+                                            "  ret %a\n"
+                                            "}\n");
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->recordsLocations());
+  Instruction &add = plain->function("f")->entry()->front();
+  EXPECT_EQ(add.loc(), 0u);
+  add.setLoc(0); // what generic cloning code copies
+  LocId loc = plain->addLoc({0, 1, 1});
+  EXPECT_DEATH(add.setLoc(loc), "setLoc on 'add', which was created without "
+                                "room for a location");
+  // Instructions made after the module starts recording have room.
+  plain->setRecordsLocations(true);
+  Builder b(*plain);
+  b.setInsertPoint(&add);
+  Instruction *mul = b.binary(Opcode::Mul, plain->function("f")->arg(0),
+                              plain->constI64(2));
+  mul->setLoc(loc);
+  EXPECT_EQ(mul->loc(), loc);
+  // Text with locations keeps them.
+  std::unique_ptr<Module> located = parseText("fn @g(%x: i64) -> i64 {\n"
+                                              "entry:\n"
+                                              "  ret %x !7:3\n"
+                                              "}\n");
+  ASSERT_TRUE(located);
+  EXPECT_TRUE(located->recordsLocations());
+  EXPECT_EQ(located->loc(located->function("g")->entry()->front().loc()).line,
+            7u);
+}
+
 TEST(Cage, InstructionsWithTensOfThousandsOfOperands) {
   // The operand count lives in 16 bits of the instruction up to 65534, and
   // in a word after it (or in the edge array) beyond.
@@ -458,6 +492,9 @@ TEST(Cage, InstructionsWithTensOfThousandsOfOperands) {
     Instruction *mk = f->createInst(Opcode::StructMake, t.ptr(), ops);
     entry->append(mk);
     mk->setAuxType(t.i64()); // the word before the count
+    LocId here = m.addLoc({0, n, 1});
+    mk->setLoc(here); // the word after the count
+    EXPECT_EQ(mk->loc(), here);
     EXPECT_EQ(mk->numOperands(), n);
     EXPECT_EQ(mk->operand(n - 1), m.constI64(n));
     EXPECT_EQ(mk->operandUse(n - 1).operandNo(), n - 1);

@@ -80,7 +80,9 @@ class InstructionPrinter:
         in a word after the auxiliary ones (65,535 operands or more)."""
         use = gdb.lookup_type("qmir::Use")
         inst = self.val.address
-        op = str(self.val["opcode_"].cast(gdb.lookup_type("qmir::Opcode")))
+        # The top bit says whether there is room for a location.
+        op = str((int(self.val["opcode_"]) & 0x7f).__index__())
+        op = str(gdb.Value(int(op)).cast(gdb.lookup_type("qmir::Opcode")))
         if op.split("::")[-1] in self.EDGES:
             words = (inst + 1).cast(gdb.lookup_type("unsigned int").pointer())
             base = int(gdb.parse_and_eval("qmir::cage::base"))
