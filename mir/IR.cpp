@@ -13,7 +13,7 @@ using namespace qmir;
 // memory"): these keep the two objects every instruction pays for from
 // growing unnoticed.
 static_assert(sizeof(Instruction) <= 32, "Instruction grew");
-static_assert(sizeof(Block) <= 48, "Block grew");
+static_assert(sizeof(Block) <= 40, "Block grew");
 static_assert(sizeof(Use) <= 16, "Use grew");
 static_assert(sizeof(Successor) <= 24, "Successor grew");
 static_assert(sizeof(Argument) <= 32 && sizeof(BlockArg) <= 32,
@@ -342,28 +342,36 @@ void Instruction::moveBefore(Instruction *pos) {
 
 BlockArg *Block::addArg(const Type *t, llvm::StringRef name) {
   Function *f = parent_;
+  unsigned n = numArgs();
   auto *a = new (f->arena_.Allocate<BlockArg>())
-      BlockArg(t, f->takeValueId(), this, numArgs_);
+      BlockArg(t, f->takeValueId(), this, n);
   if (!name.empty())
     a->setName(f->save(name));
-  if (numArgs_ == argCapacity_) {
-    unsigned cap = argCapacity_ ? 2 * argCapacity_ : 2;
-    auto **mem = f->arena_.Allocate<BlockArg *>(cap);
-    std::copy(args_.get(), args_.get() + numArgs_, mem);
-    args_ = mem; // the old array stays in the arena until the function dies
-    argCapacity_ = cap;
+  ArgList *l = args_;
+  if (!l || l->count == l->capacity) {
+    uint32_t cap = l ? 2 * l->capacity : 2;
+    auto *grown = static_cast<ArgList *>(
+        f->arena_.Allocate(sizeof(ArgList) + cap * sizeof(BlockArg *),
+                           llvm::Align(alignof(BlockArg *))));
+    grown->count = n;
+    grown->capacity = cap;
+    if (l)
+      std::copy(l->slots(), l->slots() + n, grown->slots());
+    args_ = grown; // the old list stays in the arena until the function dies
+    l = grown;
   }
-  args_[numArgs_++] = a;
+  l->slots()[l->count++] = a;
   return a;
 }
 
 void Block::eraseArg(unsigned i) {
-  assert(!args_[i]->hasUses() && "erasing a block argument that has uses");
-  BlockArg **args = args_;
-  std::copy(args + i + 1, args + numArgs_, args + i);
-  --numArgs_;
-  for (unsigned k = i; k < numArgs_; ++k)
-    args_[k]->index_ = k;
+  ArgList *l = args_;
+  BlockArg **args = l->slots();
+  assert(!args[i]->hasUses() && "erasing a block argument that has uses");
+  std::copy(args + i + 1, args + l->count, args + i);
+  --l->count;
+  for (unsigned k = i; k < l->count; ++k)
+    args[k]->index_ = k;
 }
 
 Instruction *Block::terminator() const {

@@ -729,9 +729,13 @@ public:
   /// Like Value::setName.
   void setName(llvm::StringRef n);
 
-  llvm::ArrayRef<BlockArg *> args() const { return {args_.get(), numArgs_}; }
-  unsigned numArgs() const { return numArgs_; }
-  BlockArg *arg(unsigned i) const { return args_[i]; }
+  llvm::ArrayRef<BlockArg *> args() const {
+    ArgList *l = args_;
+    return l ? llvm::ArrayRef<BlockArg *>(l->slots(), l->count)
+             : llvm::ArrayRef<BlockArg *>();
+  }
+  unsigned numArgs() const { return args_ ? args_->count : 0; }
+  BlockArg *arg(unsigned i) const { return args().data()[i]; }
   BlockArg *addArg(const Type *t, llvm::StringRef name = {});
   /// Removes parameter i (it must have no uses) and renumbers the rest.
   /// The caller updates the predecessors' edges.
@@ -765,9 +769,14 @@ private:
   uint32_t id_;
   CPtr<const char> name_; // a string record (mir/Cage.h)
   // In the function's arena; a full array is copied to one twice the size.
-  CPtr<BlockArg *> args_;
-  uint32_t numArgs_ = 0;
-  uint32_t argCapacity_ = 0;
+  // The parameters, with their count and capacity in front (most blocks
+  // have none, and pay 4 bytes for it); in the function's arena, and a full
+  // list is copied to one twice the size.
+  struct ArgList {
+    uint32_t count, capacity;
+    BlockArg **slots() { return reinterpret_cast<BlockArg **>(this + 1); }
+  };
+  CPtr<ArgList> args_;
   InstList insts_;
 };
 
