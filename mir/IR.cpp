@@ -656,6 +656,9 @@ uint32_t Module::addSourceFile(llvm::StringRef path) {
 }
 
 LocId Module::addLoc(SourceLoc loc) {
+  // A module that has a location records them from now on: instructions
+  // built after this have room for one (setRecordsLocations).
+  recordsLocations_ = true;
   // Frontends stamp runs of instructions with the same location, so only a
   // repeat of the previous location is shared; a full uniquing table cost
   // more (a hash lookup per instruction) than the 12 bytes it would save.

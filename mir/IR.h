@@ -906,10 +906,10 @@ public:
   uint32_t addSourceFile(llvm::StringRef path);
   llvm::ArrayRef<std::string> sourceFiles() const { return files_; }
   /// Whether instructions created from now on have room for a source
-  /// location (4 bytes each): true unless turned off. The MIR parser turns
-  /// it off for text without any location, the one case where a module is
-  /// known to never have one; setLoc with a location on an instruction
-  /// made without room is a fatal error.
+  /// location (4 bytes each): true unless turned off, and again from the
+  /// first addLoc on. The MIR parser turns it off for text without any
+  /// location; setLoc with a location on an instruction made while it was
+  /// off is a fatal error.
   void setRecordsLocations(bool b) { recordsLocations_ = b; }
   bool recordsLocations() const { return recordsLocations_; }
   /// Records a location; never returns 0. A repeat of the previous location

@@ -20,7 +20,7 @@ PRINTERS = os.path.join(ROOT, "tools", "gdb", "qmir.py")
 MIR = """fn @f(%x: i64) -> i64 {
 entry:
   %a = add i64 %x, 1
-  %dead = mul i64 %x, 2
+  %dead = mul i64 %x, 2 !3:5
   ret %a
 }
 """
@@ -55,6 +55,8 @@ def main():
         (r"type_ = \(const qmir::Type \*\) 0x[0-9a-f]+", "type_ as a Type pointer"),
         (r"parent_ = \(qmir::Block \*\) 0x[0-9a-f]+", "parent_ as a Block pointer"),
         (r"operands = 2\b", "the operand count"),
+        (r"opcode = qmir::Opcode::Mul\b", "the opcode, without the location bit"),
+        (r"loc = 1\b", "the location id, from the word after the instruction"),
         (r"operand\[0\] = \(qmir::Value \*\) 0x[0-9a-f]+", "the first operand, found before the instruction"),
         (r"operand\[1\] = \(qmir::Value \*\) 0x[0-9a-f]+", "the second operand"),
         (r"firstUse_ = \(qmir::Use \*\) 0x0\b", "a null CPtr as a null pointer"),

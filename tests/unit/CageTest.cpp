@@ -459,8 +459,9 @@ TEST(CageDeathTest, ModulesWithoutLocationsHaveNoRoomForThem) {
   LocId loc = plain->addLoc({0, 1, 1});
   EXPECT_DEATH(add.setLoc(loc), "setLoc on 'add', which was created without "
                                 "room for a location");
-  // Instructions made after the module starts recording have room.
-  plain->setRecordsLocations(true);
+  // Its first location made the module record them: instructions made
+  // from then on have room.
+  EXPECT_TRUE(plain->recordsLocations());
   Builder b(*plain);
   b.setInsertPoint(&add);
   Instruction *mul = b.binary(Opcode::Mul, plain->function("f")->arg(0),

@@ -68,9 +68,40 @@ class InstructionPrinter:
     and match, after the successor array in the instruction's last word)."""
 
     EDGES = ("Br", "CondBr", "Switch", "Match")
+    # Instruction::numAuxWords: 0 for these, 1 for ICmp, 3 for EnumPayload,
+    # 2 for the rest.
+    NO_AUX = ("Add", "Sub", "Mul", "SDiv", "SRem", "UDiv", "URem", "And", "Or",
+              "Xor", "Shl", "LShr", "AShr", "Select", "ZExt", "SExt", "Trunc",
+              "Load", "Store", "HeapFree", "Ret", "Unreachable")
 
     def __init__(self, val):
         self.val = val
+
+    def opcode(self):
+        """The opcode (opcode_'s top bit says whether there is room for a
+        location) and whether there is room."""
+        raw = int(self.val["opcode_"])
+        op = gdb.Value(raw & 0x7f).cast(gdb.lookup_type("qmir::Opcode"))
+        return op, bool(raw & 0x80)
+
+    def loc(self):
+        """The location id, or None without room for one (Instruction::loc)."""
+        op, room = self.opcode()
+        if not room:
+            return None
+        name = str(op).split("::")[-1]
+        if name == "ICmp":
+            word = 1
+        elif name == "EnumPayload":
+            word = 3
+        elif name in self.NO_AUX:
+            word = 0
+        else:
+            word = 2
+        if name not in self.EDGES and int(self.val["ops16_"]) == 0xffff:
+            word += 1
+        words = (self.val.address + 1).cast(gdb.lookup_type("unsigned int").pointer())
+        return int(words[word])
 
     def to_string(self):
         return None
@@ -80,9 +111,7 @@ class InstructionPrinter:
         in a word after the auxiliary ones (65,535 operands or more)."""
         use = gdb.lookup_type("qmir::Use")
         inst = self.val.address
-        # The top bit says whether there is room for a location.
-        op = str((int(self.val["opcode_"]) & 0x7f).__index__())
-        op = str(gdb.Value(int(op)).cast(gdb.lookup_type("qmir::Opcode")))
+        op = str(self.opcode()[0])
         if op.split("::")[-1] in self.EDGES:
             words = (inst + 1).cast(gdb.lookup_type("unsigned int").pointer())
             base = int(gdb.parse_and_eval("qmir::cage::base"))
@@ -99,6 +128,10 @@ class InstructionPrinter:
         return gdb.Value(first).cast(use.pointer()), n
 
     def children(self):
+        op, _ = self.opcode()
+        yield "opcode", op
+        loc = self.loc()
+        yield "loc", "(no room)" if loc is None else loc
         for f in self.val.type.strip_typedefs().fields():
             yield f.name, self.val[f]
         ops, n = self.operands()
