@@ -34,7 +34,7 @@ constexpr size_t kCommitStep = size_t(4) << 20;
 // The smallest cage worth having (a few hundred thousand instructions).
 constexpr size_t kMinCage = size_t(16) << 20;
 // Freed runs at least this big give their pages back to the system (only a
-// function of tens of MiB has slabs that big); smaller ones are kept and
+// function of tens of MiB has runs that big); smaller ones are kept and
 // reused as they are, so a dropped body's pages count towards the process
 // until the next bodies fill them.
 constexpr size_t kReleaseAtLeast = size_t(256) << 10;
@@ -179,8 +179,9 @@ void deallocateLocked(State &s, const void *p, size_t size) {
   if (bytes >= kReleaseAtLeast)
     madvise(at(off), bytes, MADV_DONTNEED);
   // Under AddressSanitizer, IR used after its function or module died is
-  // reported (as it was when slabs went back to malloc); the first 8 bytes
-  // hold the free list's link (LLVM's allocator may have poisoned them).
+  // reported (as it was when arenas gave their memory back to malloc); the
+  // first 8 bytes hold the free list's link (an arena may have poisoned
+  // them).
   __asan_poison_memory_region(at(off) + 8, bytes - 8);
   __asan_unpoison_memory_region(at(off), 8);
   nextFree(off) = s.freeHead[c];

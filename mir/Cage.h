@@ -9,8 +9,8 @@
 // CPtr<T> stores (address - base) / 4, and reading it adds the base back, so
 // the IR keeps its pointer API (`Value *`, `Instruction *`) and passes do not
 // change. The range is reserved once per process (16 GiB; under a ulimit -v,
-// half the address space left, at least 16 MiB) and committed as it fills; its slabs are recycled when a
-// function's body or a module dies. Running out of it is reported like running
+// half the address space left, at least 16 MiB) and committed as it fills;
+// its runs are recycled when a function's body or a module dies. Running out of it is reported like running
 // out of memory, never as a crash.
 #pragma once
 

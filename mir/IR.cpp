@@ -30,7 +30,7 @@ static_assert(static_cast<unsigned>(Opcode::Match) ==
 static_assert(static_cast<unsigned>(Opcode::Trunc) ==
                   static_cast<unsigned>(Opcode::Add) + 17 &&
                   static_cast<unsigned>(Opcode::Add) == 0,
-              "hasAuxWords: Add .. Trunc come first");
+              "numAuxWords: Add .. Trunc come first");
 
 //===----------------------------------------------------------------------===//
 // Opcodes
@@ -226,7 +226,13 @@ Function *Instruction::function() const {
 
 unsigned Instruction::numMainOperands() const {
   Successor *s = succs();
-  return s && numSuccessors() ? s[0].firstArg : numOperands();
+  if (!s)
+    return numOperands();
+  // The verifier asks for every instruction: decode the edge header once.
+  // With no edge, every operand is a main one.
+  uint64_t header = edgeHeader(s);
+  return static_cast<uint32_t>(header) ? s[0].firstArg
+                                       : static_cast<uint32_t>(header >> 32);
 }
 
 llvm::SmallVector<Value *, 4> Instruction::successorArgs(unsigned i) const {
